@@ -1,0 +1,28 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Release builds of the engine: bounds and exclusivity checks off in the kernels' module only.
+let engineFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "ViTLab",
+    products: [
+        .library(name: "TensorEngine", targets: ["TensorEngine"]),
+        .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
+    ],
+    targets: [
+        // System-library shims: a module map and a header each, nothing else.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .systemLibrary(name: "CSpng", path: "Sources/CSpng"),
+
+        .target(name: "TensorEngine", dependencies: ["CDNNL"], swiftSettings: engineFlags),
+        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "CDNNL"]),
+
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
+        .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
+    ]
+)

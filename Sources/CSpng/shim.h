@@ -1,0 +1,2 @@
+// libspng (Debian libspng-dev): PNG decode and encode.
+#include <spng.h>

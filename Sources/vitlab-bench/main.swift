@@ -1,0 +1,2 @@
+import TensorEngine
+print("placeholder")
