@@ -34,9 +34,14 @@ public final class RandomGenerator {
     /// Philox-4×32 with 10 rounds: four 32-bit outputs for one 128-bit counter.
     @inline(__always)
     static func philox(counter: UInt64, key: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
-        var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32)
-        var c2: UInt32 = 0, c3: UInt32 = 0
-        var k0 = UInt32(truncatingIfNeeded: key), k1 = UInt32(truncatingIfNeeded: key >> 32)
+        philox(UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0,
+               key: UInt32(truncatingIfNeeded: key), UInt32(truncatingIfNeeded: key >> 32))
+    }
+
+    @inline(__always)
+    static func philox(_ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32,
+                       key k0: UInt32, _ k1: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
+        var c0 = c0, c1 = c1, c2 = c2, c3 = c3, k0 = k0, k1 = k1
         for _ in 0..<10 {
             let p0 = UInt64(0xD251_1F53) &* UInt64(c0), p1 = UInt64(0xCD9E_8D57) &* UInt64(c2)
             let n0 = UInt32(truncatingIfNeeded: p1 >> 32) ^ c1 ^ k0
