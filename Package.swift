@@ -10,6 +10,7 @@ let package = Package(
     name: "ViTLab",
     products: [
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
     ],
     targets: [
@@ -20,9 +21,11 @@ let package = Package(
         .systemLibrary(name: "CSpng", path: "Sources/CSpng"),
 
         .target(name: "TensorEngine", dependencies: ["CDNNL"], swiftSettings: engineFlags),
+        .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
     ]
 )

@@ -44,8 +44,9 @@ func runOnThreads(_ threads: Int, _ body: (Int, Int) -> Void) {
 
 /// Splits `0..<count` into one contiguous chunk per thread and runs `body` on each chunk.
 /// Work smaller than `grain` items per thread runs inline: a parallel region costs a few µs.
+/// Public so that other modules' loops (optimizers, loaders' collation) share the one pool.
 @inline(__always)
-func parallelFor(_ count: Int, grain: Int = 4096, _ body: (Range<Int>) -> Void) {
+public func parallelFor(_ count: Int, grain: Int = 4096, _ body: (Range<Int>) -> Void) {
     let threads = min(Engine.threads, count / max(grain, 1))
     if threads <= 1 {
         if count > 0 { body(0..<count) }
