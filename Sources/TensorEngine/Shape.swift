@@ -38,7 +38,8 @@ func stridedCopy(shape: [Int], src: UnsafePointer<Float>, srcStrides: [Int],
         for _ in range {
             let s = src + so, t = dst + dOff
             if si == 1 && di == 1 {
-                t.update(from: s, count: n)
+                // Short runs (small head dims, channel slices) avoid the memmove call.
+                if n >= 32 { t.update(from: s, count: n) } else { for j in 0..<n { t[j] = s[j] } }
             } else {
                 for j in 0..<n { t[j * di] = s[j * si] }
             }

@@ -219,6 +219,17 @@ final class ShapeTests: XCTestCase {
         XCTAssertEqual(s[150, 7], big[150, 22])
     }
 
+    func testEmptyTensors() {
+        let x = Tensor.normal([2, 3], generator: gen(70))
+        XCTAssertEqual(x.repeat([0, 2]).shape, [0, 6])
+        XCTAssertEqual(x.slice(axis: 1, start: 2, end: 1).shape, [2, 0])
+        XCTAssertEqual(Tensor.zeros([2, 0]).pad(axis: 1, before: 1, after: 1, value: 4).toArray(), [4, 4, 4, 4])
+        XCTAssertEqual(Tensor.zeros([0, 3]).permute([1, 0]).shape, [3, 0])
+        assertClose(concat([x, Tensor.zeros([2, 0])], axis: 1), x, accuracy: 0)
+        XCTAssertEqual(x.split(sizes: [3, 0], axis: 1).map(\.shape), [[2, 3], [2, 0]])
+        checkGradients([x]) { $0[0].split(sizes: [0, 3], axis: 1)[1] * 2 }
+    }
+
     // MARK: pad
 
     func testPadValuesAndInverse() {
