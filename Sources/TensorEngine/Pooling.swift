@@ -165,7 +165,11 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
                         for iw in ws..<we {
                             let p = src + ((n * H + ih) * W + iw) * C
                             let here = Int32(ih * W + iw)
-                            for c in 0..<C where p[c] > o[c] || p[c].isNaN { o[c] = p[c]; idx[c] = here }
+                            for c in 0..<C {  // branch-free selects so the channel loop vectorises
+                                let v = p[c], take = v > o[c] || v.isNaN
+                                o[c] = take ? v : o[c]
+                                idx[c] = take ? here : idx[c]
+                            }
                         }
                     }
                 } else {
