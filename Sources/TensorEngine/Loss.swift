@@ -58,8 +58,6 @@ public func crossEntropy(logits: Tensor, target: Tensor, weight: Tensor? = nil, 
     partials.withUnsafeMutableBufferPointer { part in
         let acc = part.baseAddress!
         runOnThreads(threads) { t, n in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(K, 1))
-            defer { scratch.deallocate() }
             var lossSum = 0.0, weightSum = 0.0
             for p in (P * t / n)..<(P * (t + 1) / n) {
                 let v = tgt[p]
@@ -69,8 +67,7 @@ public func crossEntropy(logits: Tensor, target: Tensor, weight: Tensor? = nil, 
                 }
                 let c = Int(v), row = src + p * K
                 let m = reduceMaxContiguous(row, K)
-                for k in 0..<K { scratch[k] = fastExp(row[k] - m) }
-                let l = m + Foundation.log(Float(reduceSumContiguous(scratch, K)))
+                let l = m + Foundation.log(fastExpSum(row, K, shift: m, scale: 1, store: nil))
                 lp[p] = l
                 let w = wp?[c] ?? 1
                 let loss = w * (l - row[c])

@@ -94,6 +94,53 @@ func fastExp(_ x: Float) -> Float {
     return x < -87.3 ? 0 : (x > 88.7 ? .infinity : p)
 }
 
+/// `fastExp` on 16 lanes (the same formula; explicit vectors because the sums below need them).
+@inline(__always)
+func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let lo = SIMD16<Float>(repeating: -87.3)
+    let xc = x.replacing(with: lo, where: x .< lo)
+    let k = xc * 1.44269504 + 12582912
+    let n = k - 12582912
+    let r = xc - n * 0.693359375 + n * 2.12194440e-4
+    let z = r * r
+    var y = SIMD16<Float>(repeating: 1.9875691500e-4)
+    y = y * r + 1.3981999507e-3
+    y = y * r + 8.3334519073e-3
+    y = y * r + 4.1665795894e-2
+    y = y * r + 1.6666665459e-1
+    y = y * r + 5.0000001201e-1
+    y = y * z + r + 1
+    let bits = (unsafeBitCast(k, to: SIMD16<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    var p = y * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    p.replace(with: 0, where: x .< lo)
+    p.replace(with: .infinity, where: x .> 88.7)
+    return p
+}
+
+/// Σ exp(scale·(s[i] − shift)) over `n` contiguous floats, also storing each term in `store`
+/// when given: the exp-and-sum of softmax and cross entropy in one vectorised pass.
+@inline(__always)
+func fastExpSum(_ s: UnsafePointer<Float>, _ n: Int, shift: Float, scale: Float, store: UnsafeMutablePointer<Float>?) -> Float {
+    var acc = SIMD16<Float>()
+    var i = 0
+    if let store {
+        while i + 16 <= n {
+            let e = fastExp(scale * (UnsafeRawPointer(s + i).loadUnaligned(as: SIMD16<Float>.self) - shift))
+            UnsafeMutableRawPointer(store + i).storeBytes(of: e, as: SIMD16<Float>.self)
+            acc += e
+            i += 16
+        }
+    } else {
+        while i + 16 <= n {
+            acc += fastExp(scale * (UnsafeRawPointer(s + i).loadUnaligned(as: SIMD16<Float>.self) - shift))
+            i += 16
+        }
+    }
+    var t = acc.sum()
+    while i < n { let e = fastExp(scale * (s[i] - shift)); store?[i] = e; t += e; i += 1 }
+    return t
+}
+
 // MARK: plan
 
 /// Which axes a reduction removes, normalised and checked (nil = all axes).

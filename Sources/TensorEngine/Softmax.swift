@@ -31,8 +31,7 @@ func softmaxKernel(_ x: Tensor, axis: Int, log: Bool, scale: Float = 1) -> Tenso
             for o in rows {
                 let s = src + o * K, d = dst + o * K
                 let m = reduceMaxContiguous(s, K)
-                for i in 0..<K { d[i] = fastExp(scale * (s[i] - m)) }
-                let sum = Float(reduceSumContiguous(d, K))
+                let sum = fastExpSum(s, K, shift: m, scale: scale, store: d)
                 if log {
                     let l = Foundation.log(sum)
                     for i in 0..<K { d[i] = scale * (s[i] - m) - l }
