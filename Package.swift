@@ -1,9 +1,12 @@
 // swift-tools-version:5.9
 import PackageDescription
 
-// Release builds of the engine: bounds and exclusivity checks off in the kernels' module only.
+// Release builds of the engine: bounds and exclusivity checks off in the kernels' module only,
+// and code generated for the CPU that builds it (AVX-512 here; without it Swift emits baseline
+// SSE2 and the exp/softmax/loss loops run ~2x slower). Builds are from source on the machine
+// that runs them, CI included; a release binary is therefore not portable to older CPUs.
 let engineFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-target-cpu", "native"], .when(configuration: .release)),
 ]
 
 let package = Package(
