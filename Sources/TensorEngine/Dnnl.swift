@@ -81,6 +81,12 @@ enum Dnnl {
         return md
     }
 
+    /// Passes a pointer to `md`, or nil for an absent descriptor (optional bias arguments).
+    static func withOptional<R>(_ md: dnnl_memory_desc_t?, _ body: (UnsafePointer<dnnl_memory_desc_t>?) -> R) -> R {
+        guard let md else { return body(nil) }
+        return withUnsafePointer(to: md) { body($0) }
+    }
+
     static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
         var a = a, b = b
         return dnnl_memory_desc_equal(&a, &b) != 0
