@@ -1,0 +1,333 @@
+import CDNNL
+
+// Convolutions on channels-last activations: forward, backward-data and backward-weights through
+// oneDNN (NHWC activations always: its depthwise kernels run 25–35× slower on NCHW), plus our own
+// depthwise backward-weights kernel where oneDNN's is slow.
+//
+// Weight layout ("ohwi"): `[Cout, KH, KW, Cin/groups]`, i.e. PyTorch's OIHW permuted (0, 2, 3, 1);
+// `convWeightFromOIHW` converts. For conv1d it is `[Cout, K, Cin/groups]` ("owi").
+
+/// Shape and parameters of one 2-D convolution (NHWC input, ohwi weights).
+struct ConvGeometry: Hashable {
+    var n, ih, iw, cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups: Int
+    var hasBias: Bool
+
+    var oh: Int { (ih + 2 * ph - dh * (kh - 1) - 1) / sh + 1 }
+    var ow: Int { (iw + 2 * pw - dw * (kw - 1) - 1) / sw + 1 }
+    /// One weight per channel and tap (groups == channels, channel multiplier 1).
+    var isDepthwise: Bool { groups == cin && groups == cout && groups > 1 }
+
+    var key: [Int] { [n, ih, iw, cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, hasBias ? 1 : 0] }
+    var srcShape: [Int] { [n, ih, iw, cin] }
+    var dstShape: [Int] { [n, oh, ow, cout] }
+    var weightShape: [Int] { [cout, kh, kw, cin / groups] }
+    /// Multiply-adds of the forward pass.
+    var macs: Int { n * oh * ow * cout * kh * kw * (cin / groups) }
+}
+
+/// Where oneDNN's weights layout comes from. `.any` lets it pick its blocked favourite (and we
+/// reorder to/from ohwi each call); `.plain` makes it work on ohwi directly.
+enum ConvWeightFormat: Int { case plain = 0, any = 1 }
+
+/// The three oneDNN primitives of one convolution geometry, created on first use, plus the weight
+/// reorders they need. Cached per geometry in `PrimitiveCache`.
+final class ConvPlan {
+    let g: ConvGeometry
+    let format: ConvWeightFormat
+    private let srcMD, dstMD, userWeightsMD, biasMD: dnnl_memory_desc_t
+    private var desc = dnnl_convolution_desc_t()
+
+    init(_ g: ConvGeometry, format: ConvWeightFormat) {
+        self.g = g
+        self.format = format
+        // oneDNN dims are always logical NCHW / OIHW; the tag says how memory is laid out.
+        srcMD = Dnnl.memoryDesc([g.n, g.cin, g.ih, g.iw], tag: dnnl_nhwc)
+        dstMD = Dnnl.memoryDesc([g.n, g.cout, g.oh, g.ow], tag: dnnl_nhwc)
+        userWeightsMD = g.groups == 1 ? Dnnl.memoryDesc([g.cout, g.cin, g.kh, g.kw], tag: dnnl_ohwi)
+            : Dnnl.memoryDesc([g.groups, g.cout / g.groups, g.cin / g.groups, g.kh, g.kw], tag: dnnl_gohwi)
+        biasMD = Dnnl.memoryDesc([g.cout], tag: dnnl_a)
+    }
+
+    /// oneDNN's logical weight dims: [O, I, KH, KW], or [G, O/G, I/G, KH, KW] when grouped.
+    private var weightDims: [Int] {
+        g.groups == 1 ? [g.cout, g.cin, g.kh, g.kw] : [g.groups, g.cout / g.groups, g.cin / g.groups, g.kh, g.kw]
+    }
+
+    private var weightsMD: dnnl_memory_desc_t {
+        format == .plain ? userWeightsMD : Dnnl.memoryDesc(weightDims, tag: dnnl_format_tag_any)
+    }
+
+    private var strides: dnnl_dims_t { Dnnl.dims([g.sh, g.sw]) }
+    private var dilates: dnnl_dims_t { Dnnl.dims([g.dh - 1, g.dw - 1]) }  // oneDNN counts extra gaps
+    private var padding: dnnl_dims_t { Dnnl.dims([g.ph, g.pw]) }
+    private var name: String { "conv \(g.srcShape) w\(g.weightShape) s(\(g.sh),\(g.sw)) p(\(g.ph),\(g.pw)) d(\(g.dh),\(g.dw)) g\(g.groups)" }
+
+    /// Reorder from ohwi to what a primitive wants for `arg`, or nil when they already agree.
+    private func reorder(for p: DnnlPrimitive, _ arg: Int32, toUser: Bool) -> DnnlPrimitive? {
+        let want = p.md(arg)
+        if Dnnl.equal(want, userWeightsMD) { return nil }
+        return toUser ? DnnlPrimitive(reorderFrom: want, to: userWeightsMD) : DnnlPrimitive(reorderFrom: userWeightsMD, to: want)
+    }
+
+    lazy var forward: DnnlPrimitive = {
+        var src = srcMD, w = weightsMD, dst = dstMD
+        let b = biasMD
+        var s = strides, d = dilates, p = padding
+        let status = Dnnl.withOptional(g.hasBias ? b : nil) {
+            dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct, &src, &w, $0, &dst, &s.0, &d.0, &p.0, &p.0)
+        }
+        Dnnl.check(status, "convolution_forward_desc_init(\(name))")
+        let args = g.hasBias ? [DnnlArg.src, DnnlArg.weights, DnnlArg.bias, DnnlArg.dst] : [DnnlArg.src, DnnlArg.weights, DnnlArg.dst]
+        return withUnsafePointer(to: &desc) { DnnlPrimitive("forward \(name)", opDesc: $0, args: args) }
+    }()
+    lazy var forwardReorder: DnnlPrimitive? = reorder(for: forward, DnnlArg.weights, toUser: false)
+
+    lazy var backwardData: DnnlPrimitive = {
+        var dsrc = srcMD, w = weightsMD, ddst = dstMD
+        var s = strides, d = dilates, p = padding
+        var bd = dnnl_convolution_desc_t()
+        Dnnl.check(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &w, &ddst, &s.0, &d.0, &p.0, &p.0),
+                   "convolution_backward_data_desc_init(\(name))")
+        return withUnsafePointer(to: &bd) {
+            DnnlPrimitive("backward data \(name)", opDesc: $0, hint: forward, args: [DnnlArg.diffDst, DnnlArg.weights, DnnlArg.diffSrc])
+        }
+    }()
+    lazy var backwardDataReorder: DnnlPrimitive? = reorder(for: backwardData, DnnlArg.weights, toUser: false)
+
+    lazy var backwardWeights: DnnlPrimitive = {
+        var src = srcMD, dw = weightsMD, ddst = dstMD
+        let db = biasMD
+        var s = strides, d = dilates, p = padding
+        var bw = dnnl_convolution_desc_t()
+        let status = Dnnl.withOptional(g.hasBias ? db : nil) {
+            dnnl_dilated_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &dw, $0, &ddst, &s.0, &d.0, &p.0, &p.0)
+        }
+        Dnnl.check(status, "convolution_backward_weights_desc_init(\(name))")
+        let args = g.hasBias ? [DnnlArg.src, DnnlArg.diffDst, DnnlArg.diffWeights, DnnlArg.diffBias] : [DnnlArg.src, DnnlArg.diffDst, DnnlArg.diffWeights]
+        return withUnsafePointer(to: &bw) { DnnlPrimitive("backward weights \(name)", opDesc: $0, hint: forward, args: args) }
+    }()
+    lazy var backwardWeightsReorder: DnnlPrimitive? = reorder(for: backwardWeights, DnnlArg.diffWeights, toUser: true)
+
+    /// A pooled scratch tensor large enough for a primitive's own weights layout (blocked layouts pad).
+    private func scratch(for p: DnnlPrimitive, _ arg: Int32) -> Tensor {
+        Tensor(uninitializedShape: [(Dnnl.byteSize(p.md(arg)) + 3) / 4])
+    }
+
+    /// Weights in the layout `p` wants (the ohwi tensor itself when they agree).
+    private func weights(_ w: Tensor, for p: DnnlPrimitive, reorder: DnnlPrimitive?) -> Tensor {
+        guard let reorder else { return w }
+        let t = scratch(for: p, DnnlArg.weights)
+        reorder.execute([w.raw, t.raw])
+        return t
+    }
+
+    func runForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tensor {
+        let out = Tensor(uninitializedShape: g.dstShape)
+        let wt = weights(w, for: forward, reorder: forwardReorder)
+        if let bias { forward.execute([x.raw, wt.raw, bias.raw, out.raw]) } else { forward.execute([x.raw, wt.raw, out.raw]) }
+        return out
+    }
+
+    func runBackwardData(_ dy: Tensor, _ w: Tensor) -> Tensor {
+        let dx = Tensor(uninitializedShape: g.srcShape)
+        let wt = weights(w, for: backwardData, reorder: backwardDataReorder)
+        backwardData.execute([dy.raw, wt.raw, dx.raw])
+        return dx
+    }
+
+    func runBackwardWeights(_ x: Tensor, _ dy: Tensor) -> (Tensor, Tensor?) {
+        let dw = Tensor(uninitializedShape: g.weightShape)
+        let db = g.hasBias ? Tensor(uninitializedShape: [g.cout]) : nil
+        let target = backwardWeightsReorder == nil ? dw : scratch(for: backwardWeights, DnnlArg.diffWeights)
+        if let db { backwardWeights.execute([x.raw, dy.raw, target.raw, db.raw]) } else { backwardWeights.execute([x.raw, dy.raw, target.raw]) }
+        backwardWeightsReorder?.execute([target.raw, dw.raw])
+        return (dw, db)
+    }
+
+    /// The plan for a geometry. Weight format: see `defaultFormat`.
+    static func get(_ g: ConvGeometry, format: ConvWeightFormat? = nil) -> ConvPlan {
+        let f = format ?? defaultFormat(g)
+        return PrimitiveCache.get("conv2d", g.key + [f.rawValue]) { ConvPlan(g, format: f) }
+    }
+
+    /// oneDNN's blocked weights plus a reorder per call beat plain ohwi weights: with ohwi, the
+    /// NHWC kernels fall back to slower paths (measured in vitlab-bench), while a reorder of the
+    /// (small) weights costs a few µs.
+    static func defaultFormat(_ g: ConvGeometry) -> ConvWeightFormat { .any }
+}
+
+// MARK: depthwise backward-weights kernel
+
+/// dW[c, kh, kw] = Σ_{n,oh,ow} dy[n,oh,ow,c] · x[n, oh·sh − ph + kh·dh, ow·sw − pw + kw·dw, c], and
+/// db[c] = Σ dy. A channel-vectorised reduction over N·OH·OW per tap: each thread takes a range
+/// of output rows and accumulates into its own [KH·KW + 1, C] buffer, summed at the end.
+/// oneDNN's depthwise 5×5 backward-weights on NHWC takes a generic path 15× slower than forward.
+func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tensor, Tensor?) {
+    let c = g.cin, taps = g.kh * g.kw, oh = g.oh, ow = g.ow
+    let rows = g.n * oh
+    let threads = max(1, min(Engine.threads, rows))
+    let accLen = (taps + 1) * c
+    let partials = Tensor.zeros([threads, accLen])
+    let xp = x.pointer, dyp = dy.pointer, accBase = partials.pointer
+    runOnThreads(threads) { t, nt in
+        let acc = accBase + t * accLen
+        for row in (rows * t / nt)..<(rows * (t + 1) / nt) {
+            let n = row / oh, y = row % oh
+            let dyRow = dyp + (n * oh + y) * ow * c
+            for kh in 0..<g.kh {
+                let iy = y * g.sh - g.ph + kh * g.dh
+                if iy < 0 || iy >= g.ih { continue }
+                let xRow = xp + (n * g.ih + iy) * g.iw * c
+                for kw in 0..<g.kw {
+                    // Output columns whose input column lies inside the image.
+                    let off = kw * g.dw - g.pw
+                    let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
+                    let hi = min(ow, (g.iw - 1 - off) / g.sw + 1)
+                    if lo >= hi { continue }
+                    tapAccumulate(acc + (kh * g.kw + kw) * c, dyRow, xRow, lo, hi, g.sw * c, off * c, c)
+                }
+            }
+            if g.hasBias { rowSum(acc + taps * c, dyRow, ow, c) }
+        }
+    }
+    // Sum the per-thread partials and transpose [tap, c] to ohwi's [c, tap].
+    let dw = Tensor(uninitializedShape: g.weightShape)
+    let db = g.hasBias ? Tensor(uninitializedShape: [c]) : nil
+    let dwp = dw.pointer
+    for ch in 0..<c {
+        for tap in 0..<taps {
+            var s: Float = 0
+            for t in 0..<threads { s += accBase[t * accLen + tap * c + ch] }
+            dwp[ch * taps + tap] = s
+        }
+        if let db {
+            var s: Float = 0
+            for t in 0..<threads { s += accBase[t * accLen + taps * c + ch] }
+            db.pointer[ch] = s
+        }
+    }
+    return (dw, db)
+}
+
+/// acc[0..<c] += Σ_{o in lo..<hi} dy[o·c ..< o·c + c] * x[o·xStep + xOff ..< … + c], with 16-wide
+/// register accumulators so each FMA costs two loads and no store.
+@inline(__always)
+private func tapAccumulate(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                           _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ c: Int) {
+    var cb = 0
+    while cb + 16 <= c {
+        var s = SIMD16<Float>()
+        var o = lo
+        while o < hi {
+            s += UnsafeRawPointer(dy + o * c + cb).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(x + o * xStep + xOff + cb).loadUnaligned(as: SIMD16<Float>.self)
+            o += 1
+        }
+        let a = UnsafeMutableRawPointer(acc + cb)
+        a.storeBytes(of: a.loadUnaligned(as: SIMD16<Float>.self) + s, as: SIMD16<Float>.self)
+        cb += 16
+    }
+    while cb < c {
+        var s: Float = 0
+        for o in lo..<hi { s += dy[o * c + cb] * x[o * xStep + xOff + cb] }
+        acc[cb] += s
+        cb += 1
+    }
+}
+
+@inline(__always)
+private func rowSum(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ ow: Int, _ c: Int) {
+    for o in 0..<ow {
+        let d = dy + o * c
+        for ch in 0..<c { acc[ch] += d[ch] }
+    }
+}
+
+// MARK: public ops
+
+/// Which implementation computes depthwise backward-weights for a geometry: ours for kernels of
+/// 5×5 and larger (oneDNN's generic path there is 15× its forward), oneDNN's `jit_dw` otherwise.
+func usesOwnDepthwiseWeightGrad(_ g: ConvGeometry) -> Bool {
+    g.isDepthwise && g.kh * g.kw >= 25
+}
+
+func conv2dImpl(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+                groups: Int, op: String) -> Tensor {
+    precondition(x.rank == 4, "\(op): input must be NHWC [N, H, W, C], got \(x.shape)")
+    precondition(weight.rank == 4, "\(op): weight must be ohwi [Cout, KH, KW, Cin/groups], got \(weight.shape)")
+    precondition(groups >= 1 && x.shape[3] % groups == 0 && weight.shape[0] % groups == 0,
+                 "\(op): groups \(groups) must divide input channels \(x.shape[3]) and output channels \(weight.shape[0])")
+    precondition(weight.shape[3] * groups == x.shape[3],
+                 "\(op): weight \(weight.shape) expects \(weight.shape[3] * groups) input channels (Cin/groups × groups), input \(x.shape) has \(x.shape[3])")
+    precondition(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1 && padding.0 >= 0 && padding.1 >= 0,
+                 "\(op): stride \(stride) and dilation \(dilation) must be >= 1, padding \(padding) >= 0")
+    if let bias { precondition(bias.shape == [weight.shape[0]], "\(op): bias shape \(bias.shape), expected [\(weight.shape[0])]") }
+    let g = ConvGeometry(n: x.shape[0], ih: x.shape[1], iw: x.shape[2], cin: x.shape[3], cout: weight.shape[0],
+                         kh: weight.shape[1], kw: weight.shape[2], sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1,
+                         dh: dilation.0, dw: dilation.1, groups: groups, hasBias: bias != nil)
+    precondition(g.oh >= 1 && g.ow >= 1, "\(op): input \(x.shape) is smaller than the dilated kernel \(weight.shape) with padding \(padding)")
+    let plan = ConvPlan.get(g)
+    let out = plan.runForward(x, weight, bias)
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return out.record(inputs: inputs, name: op) { dy in
+        let dx = x.requiresGrad ? plan.runBackwardData(dy, weight) : nil
+        var dw: Tensor?, db: Tensor?
+        if weight.requiresGrad || (bias?.requiresGrad ?? false) {
+            (dw, db) = usesOwnDepthwiseWeightGrad(g) ? depthwiseWeightGrad(x, dy, g) : plan.runBackwardWeights(x, dy)
+        }
+        return bias == nil ? [dx, dw] : [dx, dw, db]
+    }
+}
+
+/// 2-D convolution (cross-correlation, as torch.nn.functional.conv2d) on NHWC input `x [N, H, W, Cin]`
+/// with ohwi `weight [Cout, KH, KW, Cin/groups]` and optional `bias [Cout]`; returns `[N, OH, OW, Cout]`,
+/// `OH = (H + 2·padding − dilation·(KH − 1) − 1) / stride + 1`.
+public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
+                   groups: Int = 1) -> Tensor {
+    conv2dImpl(x, weight, bias, stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), groups: groups, op: "conv2d")
+}
+
+/// `conv2d` with per-axis (height, width) stride, symmetric padding and dilation.
+public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int), padding: (Int, Int) = (0, 0),
+                   dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+    conv2dImpl(x, weight, bias, stride: stride, padding: padding, dilation: dilation, groups: groups, op: "conv2d")
+}
+
+/// 1-D convolution on channels-last `x [N, L, Cin]` with owi `weight [Cout, K, Cin/groups]` and
+/// optional `bias [Cout]`; returns `[N, OL, Cout]` (torch.nn.functional.conv1d's semantics).
+public func conv1d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
+                   groups: Int = 1) -> Tensor {
+    precondition(x.rank == 3, "conv1d: input must be [N, L, C], got \(x.shape)")
+    precondition(weight.rank == 3, "conv1d: weight must be owi [Cout, K, Cin/groups], got \(weight.shape)")
+    let y = conv2dImpl(x.reshape([x.shape[0], 1, x.shape[1], x.shape[2]]), weight.reshape([weight.shape[0], 1, weight.shape[1], weight.shape[2]]),
+                       bias, stride: (1, stride), padding: (0, padding), dilation: (1, dilation), groups: groups, op: "conv1d")
+    return y.reshape([y.shape[0], y.shape[2], y.shape[3]])
+}
+
+/// Converts a PyTorch conv weight to the engine's layout: OIHW `[Cout, Cin/g, KH, KW]` → ohwi
+/// `[Cout, KH, KW, Cin/g]`, or OIW → owi for conv1d. A copy for checkpoint loading (not recorded).
+public func convWeightFromOIHW(_ w: Tensor) -> Tensor {
+    precondition(w.rank == 4 || w.rank == 3, "convWeightFromOIHW: expected OIHW [Cout, Cin/g, KH, KW] or OIW, got \(w.shape)")
+    let o = w.shape[0], i = w.shape[1], kh = w.rank == 4 ? w.shape[2] : 1, kw = w.shape[w.rank - 1]
+    let out = Tensor(uninitializedShape: w.rank == 4 ? [o, kh, kw, i] : [o, kw, i])
+    let s = w.pointer, d = out.pointer
+    for a in 0..<o { for b in 0..<i { for y in 0..<kh { for x in 0..<kw {
+        d[((a * kh + y) * kw + x) * i + b] = s[((a * i + b) * kh + y) * kw + x]
+    } } } }
+    return out
+}
+
+/// The oneDNN implementation name chosen for a pass ("forward", "backwardData", "backwardWeights")
+/// of a convolution geometry, e.g. "brgconv:avx512_core"; for tests and benchmarks.
+func convImplementation(input: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+                        bias: Bool = false, pass: String = "forward") -> String {
+    let g = ConvGeometry(n: input[0], ih: input[1], iw: input[2], cin: input[3], cout: weight[0], kh: weight[1], kw: weight[2],
+                         sh: stride, sw: stride, ph: padding, pw: padding, dh: dilation, dw: dilation, groups: groups, hasBias: bias)
+    let plan = ConvPlan.get(g)
+    switch pass {
+    case "forward": return plan.forward.implName
+    case "backwardData": return plan.backwardData.implName
+    case "backwardWeights": return usesOwnDepthwiseWeightGrad(g) ? "vitlab:depthwise_wgrad" : plan.backwardWeights.implName
+    default: preconditionFailure("convImplementation: unknown pass \(pass)")
+    }
+}
