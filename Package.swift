@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "ModelZoo", targets: ["ModelZoo"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
     ],
     targets: [
@@ -25,10 +26,12 @@ let package = Package(
 
         .target(name: "TensorEngine", dependencies: ["CDNNL"], swiftSettings: engineFlags),
         .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
+        .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
     ]
 )
