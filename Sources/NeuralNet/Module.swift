@@ -106,7 +106,14 @@ public struct StateLoadError: Error, CustomStringConvertible, Equatable {
 /// A module with a single tensor in, single tensor out: what `Sequential` chains.
 open class Layer: Module {
     open func forward(_ x: Tensor) -> Tensor { preconditionFailure("\(type(of: self)) must override forward(_:)") }
-    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        // While a summary traces the model, attribute this layer's ops to its path.
+        guard let trace = CostTrace.current, let path = ModelSummary.scopes[ObjectIdentifier(self)] else { return forward(x) }
+        let outer = trace.scope
+        trace.scope = path
+        defer { trace.scope = outer }
+        return forward(x)
+    }
 }
 
 @inline(__always)

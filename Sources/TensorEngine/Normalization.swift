@@ -108,6 +108,7 @@ private func vector(_ values: [Double]) -> Tensor {
 /// `running = (1 − momentum)·running + momentum·batch`. Eval: normalises with the running stats.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+    CostTrace.add(.norm, (weight != nil ? 2 : 1) * x.count)
     precondition(x.rank >= 2, "batchNorm: input of shape \(x.shape) must have rank >= 2 with channels last")
     let C = x.shape.last!, M = x.count / max(C, 1)
     checkParameter(weight, "weight", "batchNorm", C, x.shape)
@@ -228,6 +229,7 @@ func laneSumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ m: Float) ->
 /// Layer normalisation over the last axis (for NHWC images: per-pixel over channels, the
 /// "channel LayerNorm" of ConvNeXt-style blocks), PyTorch's `F.layer_norm(x, [C], w, b, eps)`.
 public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
+    CostTrace.add(.norm, (weight != nil ? 2 : 1) * x.count)
     precondition(x.rank >= 1, "layerNorm: input must have rank >= 1, got shape \(x.shape)")
     let D = x.shape.last!, M = x.count / max(D, 1)
     checkParameter(weight, "weight", "layerNorm", D, x.shape)
@@ -307,6 +309,7 @@ public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor? = nil
 /// `F.group_norm`: C splits into `groups` contiguous blocks, statistics per (sample, group)
 /// over the spatial positions and the group's channels; `weight`/`bias` are per channel.
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
+    CostTrace.add(.norm, (weight != nil ? 2 : 1) * x.count)
     precondition(x.rank >= 2, "groupNorm: input of shape \(x.shape) must have rank >= 2 (N, ..., C)")
     let N = x.shape[0], C = x.shape.last!
     precondition(groups >= 1 && C % groups == 0, "groupNorm: \(C) channels (input shape \(x.shape)) do not split into \(groups) groups")

@@ -70,6 +70,7 @@ private func checkPool(_ op: String, _ x: Tensor, _ k: (Int, Int), _ s: (Int, In
 /// ceil_mode, count_include_pad)`; `stride` defaults to `kernel`.
 public func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
                       countIncludePad: Bool = true, ceilMode: Bool = false) -> Tensor {
+    CostTrace.add(.pool, x.count)
     let s = stride ?? kernel
     checkPool("avgPool2d", x, kernel, s, padding)
     let N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
@@ -140,6 +141,7 @@ public func avgPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
 /// in the window wins and propagates.
 public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
                       ceilMode: Bool = false) -> Tensor {
+    CostTrace.add(.pool, x.count)
     let s = stride ?? kernel
     checkPool("maxPool2d", x, kernel, s, padding)
     let N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
@@ -208,6 +210,7 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
 /// Adaptive average pooling of NHWC `x` to `outputSize` (H, W), PyTorch's
 /// `F.adaptive_avg_pool2d`: bin i covers `[floor(i·in/out), ceil((i+1)·in/out))`.
 public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
+    CostTrace.add(.pool, x.count)
     precondition(x.rank == 4, "adaptiveAvgPool2d: expected an NHWC tensor of rank 4, got shape \(x.shape)")
     precondition(outputSize.0 > 0 && outputSize.1 > 0, "adaptiveAvgPool2d: output size \(outputSize) must be positive")
     let N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]

@@ -1,0 +1,53 @@
+/// Counts the arithmetic of a forward pass, op by op, for model summaries.
+///
+/// Kinds follow what the papers report. `mmcvFLOPs` is the convention of mmcv's
+/// `get_model_complexity_info` (which SeaFormer, TopFormer and the mmseg tools use): conv MACs +
+/// conv bias adds + norms (numel, ×2 with affine) + activations (numel) + linear MACs + pooling
+/// (input numel); it does not count matmul, interpolation, mean or other elementwise ops.
+/// `macs` is conv + linear + every matmul (attention included).
+public enum CostKind: String, CaseIterable {
+    case convMACs, convBias, linearMACs, matmulMACs, norm, activation, pool
+}
+
+public final class CostTrace {
+    /// Counts by scope (the dotted path of the module running) and kind.
+    public private(set) var counts: [String: [CostKind: Int]] = [:]
+    /// The scope that new counts are attributed to; set by the module system while tracing.
+    public var scope = ""
+
+    nonisolated(unsafe) public private(set) static var current: CostTrace?
+
+    public init() {}
+
+    /// Runs `body` with counting on (and no autograd), returning its result and the counts.
+    public static func trace<R>(_ body: () throws -> R) rethrows -> (R, CostTrace) {
+        let t = CostTrace()
+        let outer = current
+        current = t
+        defer { current = outer }
+        let r = try withNoGrad(body)
+        return (r, t)
+    }
+
+    @inline(__always)
+    static func add(_ kind: CostKind, _ n: Int) {
+        guard let t = current else { return }
+        t.counts[t.scope, default: [:]][kind, default: 0] += n
+    }
+
+    /// Sum of one kind over scopes whose path is `prefix` or lies below it ("" = everything).
+    public func total(_ kind: CostKind, under prefix: String = "") -> Int {
+        counts.reduce(0) { acc, e in
+            let inside = prefix.isEmpty || e.key == prefix || e.key.hasPrefix(prefix + ".")
+            return acc + (inside ? e.value[kind, default: 0] : 0)
+        }
+    }
+
+    public func mmcvFLOPs(under prefix: String = "") -> Int {
+        [CostKind.convMACs, .convBias, .linearMACs, .norm, .activation, .pool].reduce(0) { $0 + total($1, under: prefix) }
+    }
+
+    public func macs(under prefix: String = "") -> Int {
+        [CostKind.convMACs, .linearMACs, .matmulMACs].reduce(0) { $0 + total($1, under: prefix) }
+    }
+}
