@@ -185,6 +185,11 @@ final class HeadTests: XCTestCase {
                        ["conv_seg.weight", "conv_seg.bias", "linear_fuse.conv.weight", "linear_fuse.bn.weight", "linear_fuse.bn.bias",
                         "lateral_convs.0.conv.weight"])
         XCTAssertEqual(h96(tinyFeatures()).shape, [2, 8, 10, 150])
+        // The Table-13 fit for S and B (channels = last backbone width; backbone counts from spec §1.5).
+        let s = SimpleHead(inChannels: [48, 160, 192], channels: 192, numClasses: 150, generator: RandomGenerator(seed: 1))
+        XCTAssertEqual(3_912_656 + s.parameterCount, 4_020_134)
+        let b = SimpleHead(inChannels: [64, 192, 256], channels: 256, numClasses: 150, generator: RandomGenerator(seed: 1))
+        XCTAssertEqual(8_485_664 + b.parameterCount, 8_657_590)
     }
 
     /// Without projections it is TopFormer's head: resize to the first map, sum, linear_fuse, conv_seg.
