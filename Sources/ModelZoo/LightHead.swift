@@ -1,0 +1,111 @@
+import NeuralNet
+import TensorEngine
+
+/// How a fusion block combines the spatial (high-resolution) and context (low-resolution)
+/// branches: the four rows of Table 11. "sigmoid" is the hard sigmoid `ReLU6(x+3)/6` of the
+/// official code (spec §6 row 2).
+public enum FusionMode: String, CaseIterable, Codable {
+    /// `local + up(global)` ("Add directly", 35.2 mIoU).
+    case add
+    /// `local · up(global)` ("Multiply directly", 35.2).
+    case mul
+    /// `local + up(h_sigmoid(global))` ("Sigmoid add", 34.8).
+    case sigmoidAdd = "sigmoid_add"
+    /// `local · up(h_sigmoid(global))` ("Sigmoid multiply", 35.8; the official `Fusion_block`).
+    case sigmoidMul = "sigmoid_mul"
+}
+
+/// SeaFormer's `Fusion_block` (spec §1.3, §6 row 13): a 1×1 conv + BN embeds each branch to
+/// `embedDim` channels, the context branch is bilinearly resized (align_corners false) to the
+/// spatial branch's size and combined with it. In the sigmoid modes the gate is applied BEFORE
+/// the resize, as the official code does; neither branch has any other activation.
+public final class FusionBlock: Module {
+    /// `local_embedding`: ConvModule 1×1 + BN, no activation, on the high-resolution input.
+    public let localEmbedding: ConvBN
+    /// `global_act`: ConvModule 1×1 + BN, no activation, on the low-resolution input.
+    public let globalAct: ConvBN
+    public let mode: FusionMode
+
+    /// - Parameters: `inp` channels of the high-resolution input, `oup` of the low-resolution one.
+    public init(inp: Int, oup: Int, embedDim: Int, mode: FusionMode = .sigmoidMul, generator: RandomGenerator = .global) {
+        localEmbedding = convModule(inp, embedDim, activation: .none, generator: generator)
+        globalAct = convModule(oup, embedDim, activation: .none, generator: generator)
+        self.mode = mode
+    }
+
+    override public var children: [(String, Module)] { [("local_embedding", localEmbedding), ("global_act", globalAct)] }
+
+    /// `local` [N, h, w, inp], `global` [N, h', w', oup] → [N, h, w, embedDim].
+    public func forward(local: Tensor, global: Tensor) -> Tensor {
+        precondition(local.rank == 4 && global.rank == 4 && local.shape[0] == global.shape[0],
+                     "FusionBlock: expected two NHWC batches of the same size, got \(local.shape) and \(global.shape)")
+        let size = (local.shape[1], local.shape[2])
+        let l = localEmbedding(local)
+        var g = globalAct(global)
+        if mode == .sigmoidAdd || mode == .sigmoidMul { g = g.hardSigmoid() }
+        g = interpolateBilinear(g, size: size, alignCorners: false)
+        return mode == .add || mode == .sigmoidAdd ? l + g : l * g
+    }
+
+    public func callAsFunction(local: Tensor, global: Tensor) -> Tensor { forward(local: local, global: global) }
+}
+
+/// SeaFormer's light segmentation head (`LightHead`, spec §1.3, §6 rows 12–13): the 1/8 feature
+/// is fused in turn with each lower-resolution feature (`fuse1`, `fuse2`, …; T/S/B: 1/32 then
+/// 1/64, L: 1/16, 1/32, 1/64), then `linear_fuse` (depthwise 1×1 conv + BN + ReLU, `is_dw=True`),
+/// Dropout2d and `conv_seg` (1×1 with bias) give logits at 1/8 of the input.
+///
+/// `embedDims` are the fusion widths of Table 12 (one per fusion block); `channels` is the width
+/// of `linear_fuse` and must equal `embedDims.last` (the official configs always set it so).
+public final class LightHead: Module, DecodeHead {
+    public let inChannels: [Int]
+    public let embedDims: [Int]
+    public let channels: Int
+    public let numClasses: Int
+    public let fusions: [FusionBlock]
+    /// `linear_fuse`: ConvModule depthwise 1×1 + BN + ReLU.
+    public let linearFuse: ConvBN
+    public let dropout: Dropout2d
+    /// `conv_seg`: 1×1 classifier with bias.
+    public let convSeg: Conv2d
+
+    public init(inChannels: [Int], embedDims: [Int], channels: Int, numClasses: Int, dropout: Float = 0.1,
+                fusion: FusionMode = .sigmoidMul, generator: RandomGenerator = .global) {
+        precondition(!embedDims.isEmpty && inChannels.count == embedDims.count + 1,
+                     "LightHead: \(inChannels.count) input widths \(inChannels) need \(inChannels.count - 1) fusion embed dims, got \(embedDims)")
+        precondition(channels == embedDims.last!,
+                     "LightHead: channels (\(channels)) must equal the last fusion embed dim (\(embedDims.last!)): linear_fuse reads the last fusion's output")
+        precondition(numClasses > 0, "LightHead: numClasses must be positive, got \(numClasses)")
+        self.inChannels = inChannels
+        self.embedDims = embedDims
+        self.channels = channels
+        self.numClasses = numClasses
+        // Built in the official registration order (conv_seg, linear_fuse, fuse1…), which is
+        // also the order of `children`.
+        convSeg = classifierConv(channels, numClasses: numClasses, generator: generator)
+        self.dropout = Dropout2d(dropout)
+        linearFuse = convModule(channels, channels, groups: channels, activation: .relu, generator: generator)
+        fusions = embedDims.indices.map { i in
+            FusionBlock(inp: i == 0 ? inChannels[0] : embedDims[i - 1], oup: inChannels[i + 1], embedDim: embedDims[i],
+                        mode: fusion, generator: generator)
+        }
+    }
+
+    // mmseg's BaseDecodeHead registers conv_seg and dropout before the subclass adds its parts.
+    override public var children: [(String, Module)] {
+        [("conv_seg", convSeg), ("dropout", dropout), ("linear_fuse", linearFuse)]
+            + fusions.enumerated().map { ("fuse\($0.offset + 1)", $0.element) }
+    }
+
+    public func forward(_ features: [Tensor]) -> Tensor {
+        precondition(features.count == inChannels.count,
+                     "LightHead: expected \(inChannels.count) feature maps (widths \(inChannels)), got \(features.count)")
+        for (i, f) in features.enumerated() {
+            precondition(f.rank == 4 && f.shape[3] == inChannels[i],
+                         "LightHead: feature \(i) has shape \(f.shape), expected NHWC with \(inChannels[i]) channels")
+        }
+        var x = features[0]
+        for (i, fuse) in fusions.enumerated() { x = fuse(local: x, global: features[i + 1]) }
+        return convSeg(dropout(linearFuse(x)))
+    }
+}
