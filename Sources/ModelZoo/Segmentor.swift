@@ -59,6 +59,17 @@ public final class EncoderDecoder: Module {
         interpolateBilinear(logits(image), size: labelSize, alignCorners: false)
     }
 
+    /// The training loss: the head's logits bilinearly upsampled to the label size and scored by
+    /// cross entropy (mmseg's `losses` of an EncoderDecoder). Fused, so the full-resolution
+    /// K-class logits and their gradient are never built; equal to
+    /// `crossEntropy(logits: trainLogits(image, labelSize:), target: labels, ...)`.
+    /// `reduction: .meanOverAll` is mmseg 0.19's normalisation (sum over valid pixels / all pixels).
+    public func loss(_ image: Tensor, labels: Tensor, classWeight: Tensor? = nil, ignoreIndex: Int = 255,
+                     reduction: Reduction = .meanOverAll) -> Tensor {
+        upsampledCrossEntropy(logits: logits(image), target: labels, alignCorners: false, weight: classWeight,
+                              ignoreIndex: ignoreIndex, reduction: reduction)
+    }
+
     /// Class indices `[N, H, W]` (as Float) at `outputSize` (default: the image size), the
     /// argmax of the logits mmseg's `inference` computes. Runs without recording gradients;
     /// call `eval()` first, as for any evaluation.

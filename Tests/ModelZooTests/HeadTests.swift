@@ -340,3 +340,27 @@ final class HeadTests: XCTestCase {
         XCTAssertTrue(backbone.isTraining)
     }
 }
+
+final class SegmentorLossTests: XCTestCase {
+    func testFusedLossEqualsUpsampleThenCrossEntropy() throws {
+        let backbone = FakeBackboneForLoss()
+        let head = LightHead(inChannels: [8, 16, 16], embedDims: [8, 12], channels: 12, numClasses: 5)
+        let model = try EncoderDecoder(backbone: backbone, head: head, numClasses: 5)
+        model.eval()
+        let image = Tensor.normal([2, 32, 24, 3], generator: RandomGenerator(seed: 1))
+        let labels = Tensor(Tensor.uniform([2, 32, 24], generator: RandomGenerator(seed: 2)).toArray().map { Float(Int($0 * 5)) }, shape: [2, 32, 24])
+        let fused = model.loss(image, labels: labels)
+        let plain = crossEntropy(logits: model.trainLogits(image, labelSize: (32, 24)), target: labels, reduction: .meanOverAll)
+        XCTAssertEqual(fused.item(), plain.item(), accuracy: 1e-6)
+    }
+}
+
+/// Three strided ConvBNs giving 1/8, 1/32 and 1/64 features of widths 8, 16, 16.
+private final class FakeBackboneForLoss: Module, Backbone {
+    let a = ConvBN(3, 8, kernel: 3, stride: 8, padding: 1)
+    let b = ConvBN(8, 16, kernel: 3, stride: 4, padding: 1)
+    let c = ConvBN(16, 16, kernel: 3, stride: 2, padding: 1)
+    var outChannels: [Int] { [8, 16, 16] }
+    override var children: [(String, Module)] { [("a", a), ("b", b), ("c", c)] }
+    func features(_ x: Tensor) -> [Tensor] { let fa = a(x), fb = b(fa); return [fa, fb, c(fb)] }
+}
