@@ -271,7 +271,7 @@ final class SeaFormerBackboneTests: XCTestCase {
     }
 }
 
-func assertClose(_ a: Tensor, _ b: Tensor, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) {
+private func assertClose(_ a: Tensor, _ b: Tensor, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.shape, b.shape, file: file, line: line)
     let x = a.toArray(), y = b.toArray()
     let worst = zip(x, y).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
