@@ -42,5 +42,5 @@ public final class ImageClassifier: Module {
         return linear(pooled.reshape([pooled.shape[0], pooled.shape[3]]))
     }
 
-    public func callAsFunction(_ image: Tensor) -> Tensor { forward(image) }
+    public func callAsFunction(_ image: Tensor) -> Tensor { scoped { forward(image) } }
 }

@@ -12,7 +12,7 @@ public protocol DecodeHead: Module {
 }
 
 extension DecodeHead {
-    public func callAsFunction(_ features: [Tensor]) -> Tensor { forward(features) }
+    public func callAsFunction(_ features: [Tensor]) -> Tensor { scoped { forward(features) } }
 }
 
 // The pieces every mmseg decode head shares, built the way mmcv/mmseg initialise them

@@ -47,7 +47,7 @@ public final class FusionBlock: Module {
         return mode == .add || mode == .sigmoidAdd ? l + g : l * g
     }
 
-    public func callAsFunction(local: Tensor, global: Tensor) -> Tensor { forward(local: local, global: global) }
+    public func callAsFunction(local: Tensor, global: Tensor) -> Tensor { scoped { forward(local: local, global: global) } }
 }
 
 /// SeaFormer's light segmentation head (`LightHead`, spec §1.3, §6 rows 12–13): the 1/8 feature

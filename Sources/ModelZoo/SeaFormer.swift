@@ -139,7 +139,7 @@ public final class SeaFormerBackbone: Module {
         return features
     }
 
-    public func callAsFunction(_ x: Tensor) -> [Tensor] { forward(x) }
+    public func callAsFunction(_ x: Tensor) -> [Tensor] { scoped { forward(x) } }
 
     /// The official segmentation `init_weights()` before the ImageNet checkpoint loads
     /// (spec §1.4): every conv N(0, √(2/n)) with n = k·k·Cout/groups and bias 0, every BN

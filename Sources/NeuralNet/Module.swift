@@ -70,6 +70,17 @@ open class Module {
     /// Ordered keys of `stateDict()`: parameters then buffers, tree order.
     public var stateKeys: [String] { namedParameters().map(\.0) + namedBuffers().map(\.0) }
 
+    /// Runs `body` as this module's work: while a `ModelSummary` traces the model, the ops inside
+    /// are attributed to this module's path. `Layer` does it on every call; modules with other
+    /// call signatures (multi-input, multi-output) wrap their forward in it.
+    public func scoped<R>(_ body: () throws -> R) rethrows -> R {
+        guard let trace = CostTrace.current, let path = ModelSummary.scopes[ObjectIdentifier(self)] else { return try body() }
+        let outer = trace.scope
+        trace.scope = path
+        defer { trace.scope = outer }
+        return try body()
+    }
+
     /// Copies `state` into this module's tensors. Strict: any missing, unexpected or
     /// shape-mismatched key is an error listing all of them; nothing is changed in that case.
     public func load(state: [String: Tensor]) throws {
@@ -106,14 +117,7 @@ public struct StateLoadError: Error, CustomStringConvertible, Equatable {
 /// A module with a single tensor in, single tensor out: what `Sequential` chains.
 open class Layer: Module {
     open func forward(_ x: Tensor) -> Tensor { preconditionFailure("\(type(of: self)) must override forward(_:)") }
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        // While a summary traces the model, attribute this layer's ops to its path.
-        guard let trace = CostTrace.current, let path = ModelSummary.scopes[ObjectIdentifier(self)] else { return forward(x) }
-        let outer = trace.scope
-        trace.scope = path
-        defer { trace.scope = outer }
-        return forward(x)
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { scoped { forward(x) } }
 }
 
 @inline(__always)

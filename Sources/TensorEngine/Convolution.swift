@@ -284,13 +284,21 @@ func conv2dImpl(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: (Int, In
 /// `OH = (H + 2·padding − dilation·(KH − 1) − 1) / stride + 1`.
 public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
                    groups: Int = 1) -> Tensor {
-    conv2dImpl(x, weight, bias, stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), groups: groups, op: "conv2d")
+    countConv(conv2dImpl(x, weight, bias, stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), groups: groups, op: "conv2d"), weight, bias)
 }
 
 /// `conv2d` with per-axis (height, width) stride, symmetric padding and dilation.
 public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int), padding: (Int, Int) = (0, 0),
                    dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
-    conv2dImpl(x, weight, bias, stride: stride, padding: padding, dilation: dilation, groups: groups, op: "conv2d")
+    countConv(conv2dImpl(x, weight, bias, stride: stride, padding: padding, dilation: dilation, groups: groups, op: "conv2d"), weight, bias)
+}
+
+/// Model summaries: each output element costs Cin/groups·KH·KW MACs, plus one add for a bias.
+@inline(__always)
+private func countConv(_ out: Tensor, _ weight: Tensor, _ bias: Tensor?) -> Tensor {
+    CostTrace.add(.convMACs, out.count * (weight.count / weight.shape[0]))
+    if bias != nil { CostTrace.add(.convBias, out.count) }
+    return out
 }
 
 /// 1-D convolution on channels-last `x [N, L, Cin]` with owi `weight [Cout, K, Cin/groups]` and
@@ -301,6 +309,7 @@ public func conv1d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: I
     precondition(weight.rank == 3, "conv1d: weight must be owi [Cout, K, Cin/groups], got \(weight.shape)")
     let y = conv2dImpl(x.reshape([x.shape[0], 1, x.shape[1], x.shape[2]]), weight.reshape([weight.shape[0], 1, weight.shape[1], weight.shape[2]]),
                        bias, stride: (1, stride), padding: (0, padding), dilation: (1, dilation), groups: groups, op: "conv1d")
+    _ = countConv(y, weight, bias)
     return y.reshape([y.shape[0], y.shape[2], y.shape[3]])
 }
 

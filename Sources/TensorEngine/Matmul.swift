@@ -85,6 +85,7 @@ func matmulKernel(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool =
 /// leading (batch) dimensions broadcast as in NumPy/`torch.matmul`. Both operands need rank >= 2.
 public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     let out = matmulKernel(a, b)
+    CostTrace.add(.matmulMACs, out.count * a.shape[a.rank - 1])
     return out.record(inputs: [a, b], name: "matmul") { g in
         // dA = dC·Bᵀ, dB = Aᵀ·dC, each summed over the batch dims its operand was broadcast along.
         var ga: Tensor?, gb: Tensor?
@@ -117,6 +118,7 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
     let lead = Array(x.shape.dropLast())
     let x2 = x.detach().reshape([-1, inF])
     let out = matmulKernel(x2, weight, transB: true, bias: bias, op: "linear").reshape(lead + [outF])
+    CostTrace.add(.linearMACs, x.count * outF)  // mmcv counts no bias adds for Linear
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return out.record(inputs: inputs, name: "linear") { g in
         let g2 = g.reshape([-1, outF])
