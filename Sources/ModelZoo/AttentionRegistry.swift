@@ -25,10 +25,15 @@ public enum AttentionRegistry {
         case .sea, .seaAdaptive:
             if !spec.detailEnhancement && !spec.attentionBranch {
                 throw AttentionConfigError(
-                    key: "attention.detailEnhancement / attention.attentionBranch",
+                    key: "attention.detail_enhancement / attention.attention_branch",
                     message: "\(spec.type.rawValue) needs at least one of its two branches (Table 6); set one of them to true")
             }
-        case .global, .axial, .local, .conv:
+        case .local:
+            if spec.windowSize < 1 {
+                throw AttentionConfigError(key: "attention.window_size",
+                                           message: "local attention needs a window of at least 1 token, got \(spec.windowSize); Table 9 uses 4")
+            }
+        case .global, .axial, .conv:
             break
         }
     }

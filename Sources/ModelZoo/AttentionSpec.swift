@@ -72,6 +72,34 @@ public struct AttentionSpec: Equatable, Codable {
     public var maskWidth: MaskWidth = .one
 
     public init(type: AttentionType = .sea) { self.type = type }
+
+    /// Config keys (snake_case, as in the YAML experiments); absent keys keep the defaults above.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case type, detailEnhancement = "detail_enhancement", attentionBranch = "attention_branch"
+        case enhanceInput = "enhance_input", enhanceMode = "enhance_mode", squeeze
+        case positionalEmbedding = "positional_embedding", windowSize = "window_size", maskWidth = "mask_width"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = AttentionSpec()
+        type = try c.decode(.type, default: d.type)
+        detailEnhancement = try c.decode(.detailEnhancement, default: d.detailEnhancement)
+        attentionBranch = try c.decode(.attentionBranch, default: d.attentionBranch)
+        enhanceInput = try c.decode(.enhanceInput, default: d.enhanceInput)
+        enhanceMode = try c.decode(.enhanceMode, default: d.enhanceMode)
+        squeeze = try c.decode(.squeeze, default: d.squeeze)
+        positionalEmbedding = try c.decode(.positionalEmbedding, default: d.positionalEmbedding)
+        windowSize = try c.decode(.windowSize, default: d.windowSize)
+        maskWidth = try c.decode(.maskWidth, default: d.maskWidth)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The value at `key`, or `value` when the key is absent (config defaults).
+    func decode<T: Decodable>(_ key: Key, default value: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? value
+    }
 }
 
 /// What a stage tells its attention module: the embedding width and the head layout.
