@@ -57,9 +57,9 @@ final class ConvPlan {
         format == .plain ? userWeightsMD : Dnnl.memoryDesc(weightDims, tag: dnnl_format_tag_any)
     }
 
-    private var strides: dnnl_dims_t { Dnnl.dims([g.sh, g.sw]) }
-    private var dilates: dnnl_dims_t { Dnnl.dims([g.dh - 1, g.dw - 1]) }  // oneDNN counts extra gaps
-    private var padding: dnnl_dims_t { Dnnl.dims([g.ph, g.pw]) }
+    private var strides: [dnnl_dim_t] { Dnnl.dims([g.sh, g.sw]) }
+    private var dilates: [dnnl_dim_t] { Dnnl.dims([g.dh - 1, g.dw - 1]) }  // oneDNN counts extra gaps
+    private var padding: [dnnl_dim_t] { Dnnl.dims([g.ph, g.pw]) }
     private var name: String { "conv \(g.srcShape) w\(g.weightShape) s(\(g.sh),\(g.sw)) p(\(g.ph),\(g.pw)) d(\(g.dh),\(g.dw)) g\(g.groups)" }
 
     /// Reorder from ohwi to what a primitive wants for `arg`, or nil when they already agree.
@@ -72,9 +72,9 @@ final class ConvPlan {
     lazy var forward: DnnlPrimitive = {
         var src = srcMD, w = weightsMD, dst = dstMD
         let b = biasMD
-        var s = strides, d = dilates, p = padding
+        let s = strides, d = dilates, p = padding
         let status = Dnnl.withOptional(g.hasBias ? b : nil) {
-            dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct, &src, &w, $0, &dst, &s.0, &d.0, &p.0, &p.0)
+            dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct, &src, &w, $0, &dst, s, d, p, p)
         }
         Dnnl.check(status, "convolution_forward_desc_init(\(name))")
         let args = g.hasBias ? [DnnlArg.src, DnnlArg.weights, DnnlArg.bias, DnnlArg.dst] : [DnnlArg.src, DnnlArg.weights, DnnlArg.dst]
@@ -84,9 +84,9 @@ final class ConvPlan {
 
     lazy var backwardData: DnnlPrimitive = {
         var dsrc = srcMD, w = weightsMD, ddst = dstMD
-        var s = strides, d = dilates, p = padding
+        let s = strides, d = dilates, p = padding
         var bd = dnnl_convolution_desc_t()
-        Dnnl.check(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &w, &ddst, &s.0, &d.0, &p.0, &p.0),
+        Dnnl.check(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &w, &ddst, s, d, p, p),
                    "convolution_backward_data_desc_init(\(name))")
         return withUnsafePointer(to: &bd) {
             DnnlPrimitive("backward data \(name)", opDesc: $0, hint: forward, args: [DnnlArg.diffDst, DnnlArg.weights, DnnlArg.diffSrc])
@@ -97,10 +97,10 @@ final class ConvPlan {
     lazy var backwardWeights: DnnlPrimitive = {
         var src = srcMD, dw = weightsMD, ddst = dstMD
         let db = biasMD
-        var s = strides, d = dilates, p = padding
+        let s = strides, d = dilates, p = padding
         var bw = dnnl_convolution_desc_t()
         let status = Dnnl.withOptional(g.hasBias ? db : nil) {
-            dnnl_dilated_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &dw, $0, &ddst, &s.0, &d.0, &p.0, &p.0)
+            dnnl_dilated_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &dw, $0, &ddst, s, d, p, p)
         }
         Dnnl.check(status, "convolution_backward_weights_desc_init(\(name))")
         let args = g.hasBias ? [DnnlArg.src, DnnlArg.diffDst, DnnlArg.diffWeights, DnnlArg.diffBias] : [DnnlArg.src, DnnlArg.diffDst, DnnlArg.diffWeights]
@@ -153,7 +153,9 @@ final class ConvPlan {
     /// oneDNN's blocked weights plus a reorder per call beat plain ohwi weights: with ohwi, the
     /// NHWC kernels fall back to slower paths (measured in vitlab-bench), while a reorder of the
     /// (small) weights costs a few µs.
-    static func defaultFormat(_ g: ConvGeometry) -> ConvWeightFormat { .any }
+    static func defaultFormat(_ g: ConvGeometry) -> ConvWeightFormat {
+        ConvTuning.weightFormat.flatMap { ConvWeightFormat(rawValue: $0) } ?? .any
+    }
 }
 
 // MARK: depthwise backward-weights kernel
@@ -209,22 +211,32 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
     return (dw, db)
 }
 
-/// acc[0..<c] += Σ_{o in lo..<hi} dy[o·c ..< o·c + c] * x[o·xStep + xOff ..< … + c], with 16-wide
-/// register accumulators so each FMA costs two loads and no store.
+/// acc[0..<c] += Σ_{o in lo..<hi} dy[o·c ..< o·c + c] * x[o·xStep + xOff ..< … + c]. Four output
+/// columns at a time into four 16-wide register accumulators: independent FMA chains (one chain
+/// would wait on the FMA latency every step), two loads per FMA, no stores in the loop.
 @inline(__always)
 private func tapAccumulate(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                            _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ c: Int) {
+    typealias V = SIMD16<Float>
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     var cb = 0
     while cb + 16 <= c {
-        var s = SIMD16<Float>()
+        var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+        let d = dy + cb, xs = x + xOff + cb
         var o = lo
+        while o + 4 <= hi {
+            s0 += load(d + o * c) * load(xs + o * xStep)
+            s1 += load(d + (o + 1) * c) * load(xs + (o + 1) * xStep)
+            s2 += load(d + (o + 2) * c) * load(xs + (o + 2) * xStep)
+            s3 += load(d + (o + 3) * c) * load(xs + (o + 3) * xStep)
+            o += 4
+        }
         while o < hi {
-            s += UnsafeRawPointer(dy + o * c + cb).loadUnaligned(as: SIMD16<Float>.self)
-                * UnsafeRawPointer(x + o * xStep + xOff + cb).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += load(d + o * c) * load(xs + o * xStep)
             o += 1
         }
         let a = UnsafeMutableRawPointer(acc + cb)
-        a.storeBytes(of: a.loadUnaligned(as: SIMD16<Float>.self) + s, as: SIMD16<Float>.self)
+        a.storeBytes(of: a.loadUnaligned(as: V.self) + ((s0 + s1) + (s2 + s3)), as: V.self)
         cb += 16
     }
     while cb < c {
@@ -248,7 +260,15 @@ private func rowSum(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePoint
 /// Which implementation computes depthwise backward-weights for a geometry: ours for kernels of
 /// 5×5 and larger (oneDNN's generic path there is 15× its forward), oneDNN's `jit_dw` otherwise.
 func usesOwnDepthwiseWeightGrad(_ g: ConvGeometry) -> Bool {
-    g.isDepthwise && g.kh * g.kw >= 25
+    g.isDepthwise && (ConvTuning.ownDepthwiseWeightGrad ?? (g.kh * g.kw >= 25))
+}
+
+/// Overrides of the implementation choices, for the benchmark's comparisons (nil = default).
+@_spi(Bench) public enum ConvTuning {
+    /// 0: plain ohwi weights, 1: oneDNN's chosen layout with a reorder per call.
+    nonisolated(unsafe) public static var weightFormat: Int?
+    /// Force (true) or forbid (false) our depthwise backward-weights kernel.
+    nonisolated(unsafe) public static var ownDepthwiseWeightGrad: Bool?
 }
 
 func conv2dImpl(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
@@ -319,7 +339,7 @@ public func convWeightFromOIHW(_ w: Tensor) -> Tensor {
 
 /// The oneDNN implementation name chosen for a pass ("forward", "backwardData", "backwardWeights")
 /// of a convolution geometry, e.g. "brgconv:avx512_core"; for tests and benchmarks.
-func convImplementation(input: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+@_spi(Bench) public func convImplementation(input: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
                         bias: Bool = false, pass: String = "forward") -> String {
     let g = ConvGeometry(n: input[0], ih: input[1], iw: input[2], cin: input[3], cout: weight[0], kh: weight[1], kw: weight[2],
                          sh: stride, sw: stride, ph: padding, pw: padding, dh: dilation, dw: dilation, groups: groups, hasBias: bias)

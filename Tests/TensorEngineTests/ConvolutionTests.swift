@@ -1,5 +1,5 @@
 import XCTest
-@testable import TensorEngine
+@_spi(Bench) @testable import TensorEngine
 
 /// Naive NHWC convolution with ohwi weights: the reference the oneDNN paths are checked against.
 func naiveConv2d(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int) -> Tensor {
