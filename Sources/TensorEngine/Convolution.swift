@@ -8,7 +8,7 @@ import CDNNL
 // `convWeightFromOIHW` converts. For conv1d it is `[Cout, K, Cin/groups]` ("owi").
 
 /// Shape and parameters of one 2-D convolution (NHWC input, ohwi weights).
-struct ConvGeometry: Hashable {
+struct ConvGeometry {
     var n, ih, iw, cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups: Int
     var hasBias: Bool
 
@@ -21,8 +21,6 @@ struct ConvGeometry: Hashable {
     var srcShape: [Int] { [n, ih, iw, cin] }
     var dstShape: [Int] { [n, oh, ow, cout] }
     var weightShape: [Int] { [cout, kh, kw, cin / groups] }
-    /// Multiply-adds of the forward pass.
-    var macs: Int { n * oh * ow * cout * kh * kw * (cin / groups) }
 }
 
 /// Where oneDNN's weights layout comes from. `.any` lets it pick its blocked favourite (and we
@@ -35,7 +33,6 @@ final class ConvPlan {
     let g: ConvGeometry
     let format: ConvWeightFormat
     private let srcMD, dstMD, userWeightsMD, biasMD: dnnl_memory_desc_t
-    private var desc = dnnl_convolution_desc_t()
 
     init(_ g: ConvGeometry, format: ConvWeightFormat) {
         self.g = g
@@ -73,6 +70,7 @@ final class ConvPlan {
         var src = srcMD, w = weightsMD, dst = dstMD
         let b = biasMD
         let s = strides, d = dilates, p = padding
+        var desc = dnnl_convolution_desc_t()
         let status = Dnnl.withOptional(g.hasBias ? b : nil) {
             dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct, &src, &w, $0, &dst, s, d, p, p)
         }
@@ -150,9 +148,9 @@ final class ConvPlan {
         return PrimitiveCache.get("conv2d", g.key + [f.rawValue]) { ConvPlan(g, format: f) }
     }
 
-    /// oneDNN's blocked weights plus a reorder per call beat plain ohwi weights: with ohwi, the
-    /// NHWC kernels fall back to slower paths (measured in vitlab-bench), while a reorder of the
-    /// (small) weights costs a few µs.
+    /// oneDNN's chosen (blocked) weights plus a reorder per call, always: given plain ohwi weights
+    /// oneDNN 2.6 has no fast kernel and picks `ref:any`, 100–1000× slower (vitlab-bench
+    /// --compare), while reordering the small weight tensor costs a few µs.
     static func defaultFormat(_ g: ConvGeometry) -> ConvWeightFormat {
         ConvTuning.weightFormat.flatMap { ConvWeightFormat(rawValue: $0) } ?? .any
     }
@@ -180,13 +178,26 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
                 let iy = y * g.sh - g.ph + kh * g.dh
                 if iy < 0 || iy >= g.ih { continue }
                 let xRow = xp + (n * g.ih + iy) * g.iw * c
-                for kw in 0..<g.kw {
-                    // Output columns whose input column lies inside the image.
-                    let off = kw * g.dw - g.pw
-                    let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
-                    let hi = min(ow, (g.iw - 1 - off) / g.sw + 1)
-                    if lo >= hi { continue }
-                    tapAccumulate(acc + (kh * g.kw + kw) * c, dyRow, xRow, lo, hi, g.sw * c, off * c, c)
+                let accRow = acc + kh * g.kw * c
+                if g.kw == 5 {
+                    // Interior columns, where all five taps are inside the image, share each dy load.
+                    let (a, _) = validColumns(0, g), (_, b) = validColumns(4, g)
+                    if a < b { fiveTaps(accRow, dyRow, xRow, a, b, g.sw * c, -g.pw * c, g.dw * c, c) }
+                    for kw in 0..<5 {
+                        let off = kw * g.dw - g.pw
+                        let (lo, hi) = validColumns(kw, g)
+                        if a < b {
+                            if lo < a { tapAccumulate(accRow + kw * c, dyRow, xRow, lo, a, g.sw * c, off * c, c) }
+                            if b < hi { tapAccumulate(accRow + kw * c, dyRow, xRow, b, hi, g.sw * c, off * c, c) }
+                        } else if lo < hi {
+                            tapAccumulate(accRow + kw * c, dyRow, xRow, lo, hi, g.sw * c, off * c, c)
+                        }
+                    }
+                } else {
+                    for kw in 0..<g.kw {
+                        let (lo, hi) = validColumns(kw, g)
+                        if lo < hi { tapAccumulate(accRow + kw * c, dyRow, xRow, lo, hi, g.sw * c, (kw * g.dw - g.pw) * c, c) }
+                    }
                 }
             }
             if g.hasBias { rowSum(acc + taps * c, dyRow, ow, c) }
@@ -209,6 +220,57 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
         }
     }
     return (dw, db)
+}
+
+/// The output columns `lo..<hi` whose input column for tap `kw` lies inside the image.
+@inline(__always)
+private func validColumns(_ kw: Int, _ g: ConvGeometry) -> (Int, Int) {
+    let off = kw * g.dw - g.pw  // input column of output column 0
+    if off > g.iw - 1 { return (0, 0) }
+    let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
+    return (lo, min(g.ow, (g.iw - 1 - off) / g.sw + 1))
+}
+
+/// Five horizontal taps at once over columns `lo..<hi` (all taps valid there): one dy load feeds
+/// five products, so loads per product drop from 2 to 1.2.
+@inline(__always)
+private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                      _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ tapStep: Int, _ c: Int) {
+    typealias V = SIMD8<Float>
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) func add(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+        UnsafeMutableRawPointer(p).storeBytes(of: load(p) + v, as: V.self)
+    }
+    var cb = 0
+    while cb + 8 <= c {
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V()
+        for o in lo..<hi {
+            let d = load(dy + o * c + cb)
+            let xb = x + o * xStep + xOff + cb
+            a0 += d * load(xb)
+            a1 += d * load(xb + tapStep)
+            a2 += d * load(xb + 2 * tapStep)
+            a3 += d * load(xb + 3 * tapStep)
+            a4 += d * load(xb + 4 * tapStep)
+        }
+        add(acc + cb, a0); add(acc + c + cb, a1); add(acc + 2 * c + cb, a2); add(acc + 3 * c + cb, a3); add(acc + 4 * c + cb, a4)
+        cb += 8
+    }
+    if cb < c {  // channel tail: one tap at a time
+        for k in 0..<5 {
+            tapAccumulateScalar(acc + k * c, dy, x, lo, hi, xStep, xOff + k * tapStep, c, from: cb)
+        }
+    }
+}
+
+@inline(__always)
+private func tapAccumulateScalar(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                 _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ c: Int, from: Int) {
+    for ch in from..<c {
+        var s: Float = 0
+        for o in lo..<hi { s += dy[o * c + ch] * x[o * xStep + xOff + ch] }
+        acc[ch] += s
+    }
 }
 
 /// acc[0..<c] += Σ_{o in lo..<hi} dy[o·c ..< o·c + c] * x[o·xStep + xOff ..< … + c]. Four output
@@ -239,12 +301,7 @@ private func tapAccumulate(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutab
         a.storeBytes(of: a.loadUnaligned(as: V.self) + ((s0 + s1) + (s2 + s3)), as: V.self)
         cb += 16
     }
-    while cb < c {
-        var s: Float = 0
-        for o in lo..<hi { s += dy[o * c + cb] * x[o * xStep + xOff + cb] }
-        acc[cb] += s
-        cb += 1
-    }
+    tapAccumulateScalar(acc, dy, x, lo, hi, xStep, xOff, c, from: cb)
 }
 
 @inline(__always)
@@ -350,4 +407,13 @@ public func convWeightFromOIHW(_ w: Tensor) -> Tensor {
     case "backwardWeights": return usesOwnDepthwiseWeightGrad(g) ? "vitlab:depthwise_wgrad" : plan.backwardWeights.implName
     default: preconditionFailure("convImplementation: unknown pass \(pass)")
     }
+}
+
+/// Our depthwise backward-weights kernel on its own (square kernel, bias gradient included), for
+/// the benchmark; returns the ohwi weight gradient.
+@_spi(Bench) public func depthwiseWeightGradient(_ x: Tensor, _ dy: Tensor, kernel: Int, stride: Int, padding: Int) -> Tensor {
+    let g = ConvGeometry(n: x.shape[0], ih: x.shape[1], iw: x.shape[2], cin: x.shape[3], cout: x.shape[3], kh: kernel, kw: kernel,
+                         sh: stride, sw: stride, ph: padding, pw: padding, dh: 1, dw: 1, groups: x.shape[3], hasBias: true)
+    precondition(dy.shape == g.dstShape, "depthwiseWeightGradient: dy \(dy.shape), expected \(g.dstShape)")
+    return depthwiseWeightGrad(x, dy, g).0
 }

@@ -20,3 +20,16 @@ func median(_ xs: [Double]) -> Double {
 }
 
 func fmt(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
+
+/// Median ms of `body(setup())`, timing only `body` (backward needs a fresh graph each run).
+func medianSplitMs<T>(warmup: Int = 2, runs: Int = 9, setup: () -> T, _ body: (T) -> Void) -> Double {
+    for _ in 0..<warmup { body(setup()) }
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let s = setup()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body(s)
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    return median(times)
+}

@@ -6,11 +6,13 @@
 //   --compare  also time the weight-format and depthwise backward-weights alternatives
 //   --filter S only the rows whose op name contains S (e.g. "dw 5")
 //   --verbose  print raw oneDNN backward-data and backward-weights times separately
+//   --rounds R measure the whole table R times (default 3) and keep each cell's best median: the
+//              2 cores are shared, and a descheduled OpenMP thread stalls a whole parallel region
 import CDNNL
 import Foundation
 @_spi(Bench) import TensorEngine
 
-var threads = 2, batch = 8, input = 256, compare = false, filter = "", verbose = false
+var threads = 2, batch = 8, input = 256, compare = false, filter = "", verbose = false, rounds = 3
 var argi = 1
 let argv = CommandLine.arguments
 while argi < argv.count {
@@ -26,10 +28,11 @@ while argi < argv.count {
     case "--input": input = value()
     case "--compare": compare = true
     case "--verbose": verbose = true
+    case "--rounds": rounds = value()
     case "--filter":
         argi += 1
         filter = argi < argv.count ? argv[argi] : ""
-    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose]")
+    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R]")
     }
     argi += 1
 }
@@ -42,10 +45,11 @@ struct Row {
 }
 var rows: [Row] = []
 var impls: [(String, String, String)] = []
+var round = 0
+var notes: [String] = []
 
-// MARK: matmul
-
-if "matmul".contains(filter) || filter.isEmpty {
+func measureMatmul() {
+    guard filter.isEmpty || "matmul".contains(filter) else { return }
     let n = 1024
     let a = Tensor.normal([n, n]), b = Tensor.normal([n, n])
     let c = Tensor.zeros([n, n])
@@ -58,22 +62,10 @@ if "matmul".contains(filter) || filter.isEmpty {
     a.requiresGrad = true; b.requiresGrad = true
     let g = Tensor.normal([n, n])
     let bwd = medianSplitMs(setup: { a.grad = nil; b.grad = nil; return matmul(a, b) }) { $0.backward(g) }
-    impls.append(("matmul 1024³", matmulImplementation([n, n], [n, n]), "dnnl_sgemm"))
+    if round == 0 { impls.append(("matmul 1024³", matmulImplementation([n, n], [n, n]), "dnnl_sgemm")) }
     rows.append(Row(op: "matmul", shape: "1024×1024×1024", fwd: fwd, raw: raw, bwd: bwd, rawBwd: 2 * raw, flops: 2 * Double(n * n * n)))
 }
 
-/// Median ms of `body(setup())`, timing only `body` (backward needs a fresh graph each run).
-func medianSplitMs<T>(warmup: Int = 2, runs: Int = 9, setup: () -> T, _ body: (T) -> Void) -> Double {
-    for _ in 0..<warmup { body(setup()) }
-    var times: [Double] = []
-    for _ in 0..<runs {
-        let s = setup()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        body(s)
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-    }
-    return median(times)
-}
 
 // MARK: convolutions
 
@@ -112,51 +104,72 @@ func timeEngineConv(_ c: ConvShape, _ s: Int, label: String) -> (Double, Double)
     return (fwd, bwd)
 }
 
-for c in convs where filter.isEmpty || "conv \(c.name)".contains(filter) {
-    let s = max(1, c.size512 * input / 512)
-    let pad = c.k / 2
-    let out = (s + 2 * pad - c.k) / c.stride + 1
-    let shape = "\(batch)×\(s)×\(s)×\(c.cin)→\(c.cout)" + (c.stride > 1 ? " s\(c.stride)" : "") + (isStem(c) ? " (no input grad)" : "")
-    let (fwd, bwd) = timeEngineConv(c, s, label: c.name)
-    let raw = RawConv(n: batch, h: s, w: s, cin: c.cin, cout: c.cout, k: c.k, stride: c.stride, pad: pad, groups: c.groups)
-    let rawFwd = medianMs { raw.fwd.run() }
-    let rawBwdData = medianMs { raw.bwdData.run() }, rawBwdWeights = medianMs { raw.bwdWeights.run() }
-    let rawBwd = (isStem(c) ? 0 : rawBwdData) + rawBwdWeights
-    if verbose { print("raw \(c.name) \(shape): bwd-data \(fmt(rawBwdData)) ms, bwd-weights \(fmt(rawBwdWeights)) ms") }
-    let macs = Double(batch * out * out * c.cout * c.k * c.k * (c.cin / c.groups))
-    rows.append(Row(op: "conv \(c.name)", shape: shape, fwd: fwd, raw: rawFwd, bwd: bwd, rawBwd: rawBwd, flops: 2 * macs))
-    let e = ["forward", "backwardData", "backwardWeights"].map {
-        convImplementation(input: [batch, s, s, c.cin], weight: [c.cout, c.k, c.k, c.cin / c.groups], stride: c.stride, padding: pad,
-                           groups: c.groups, bias: true, pass: $0)
-    }.joined(separator: " / ")
-    impls.append(("\(c.name) \(shape)", e, "\(raw.fwd.impl) / \(raw.bwdData.impl) / \(raw.bwdWeights.impl)"))
-
-    if compare {
-        // Alternatives: plain ohwi weights (no reorder), and the other depthwise backward-weights path.
-        ConvTuning.weightFormat = 0
-        let (pf, pb) = timeEngineConv(c, s, label: c.name)
-        let pe = ["forward", "backwardData", "backwardWeights"].map {
+func measureConvs() {
+    for c in convs where filter.isEmpty || "conv \(c.name)".contains(filter) {
+        let s = max(1, c.size512 * input / 512)
+        let pad = c.k / 2
+        let out = (s + 2 * pad - c.k) / c.stride + 1
+        let shape = "\(batch)×\(s)×\(s)×\(c.cin)→\(c.cout)" + (c.stride > 1 ? " s\(c.stride)" : "") + (isStem(c) ? " (no input grad)" : "")
+        let (fwd, bwd) = timeEngineConv(c, s, label: c.name)
+        let raw = RawConv(n: batch, h: s, w: s, cin: c.cin, cout: c.cout, k: c.k, stride: c.stride, pad: pad, groups: c.groups)
+        let rawFwd = medianMs { raw.fwd.run() }
+        let rawBwdData = medianMs { raw.bwdData.run() }, rawBwdWeights = medianMs { raw.bwdWeights.run() }
+        let rawBwd = (isStem(c) ? 0 : rawBwdData) + rawBwdWeights
+        if verbose && round == 0 { print("raw \(c.name) \(shape): bwd-data \(fmt(rawBwdData)) ms, bwd-weights \(fmt(rawBwdWeights)) ms") }
+        let macs = Double(batch * out * out * c.cout * c.k * c.k * (c.cin / c.groups))
+        rows.append(Row(op: "conv \(c.name)", shape: shape, fwd: fwd, raw: rawFwd, bwd: bwd, rawBwd: rawBwd, flops: 2 * macs))
+        let e = ["forward", "backwardData", "backwardWeights"].map {
             convImplementation(input: [batch, s, s, c.cin], weight: [c.cout, c.k, c.k, c.cin / c.groups], stride: c.stride, padding: pad,
                                groups: c.groups, bias: true, pass: $0)
         }.joined(separator: " / ")
-        ConvTuning.weightFormat = nil
-        rows.append(Row(op: "  └ plain ohwi weights", shape: shape, fwd: pf, raw: rawFwd, bwd: pb, rawBwd: rawBwd, flops: 2 * macs))
-        impls.append(("  plain ohwi \(shape)", pe, ""))
-        if c.groups == c.cin {
-            let own = c.k * c.k >= 25
-            ConvTuning.ownDepthwiseWeightGrad = !own
-            let (af, ab) = timeEngineConv(c, s, label: c.name)
-            ConvTuning.ownDepthwiseWeightGrad = nil
-            rows.append(Row(op: "  └ dw wgrad by \(own ? "oneDNN" : "own kernel")", shape: shape, fwd: af, raw: rawFwd, bwd: ab, rawBwd: rawBwd, flops: 2 * macs))
+        if round == 0 { impls.append(("\(c.name) \(shape)", e, "\(raw.fwd.impl) / \(raw.bwdData.impl) / \(raw.bwdWeights.impl)")) }
+
+        if compare && round == 0 {
+            // Plain ohwi weights (no reorder): oneDNN falls back to its reference kernels; one
+            // timed run is enough to show by how much.
+            ConvTuning.weightFormat = 0
+            let pe = ["forward", "backwardData", "backwardWeights"].map {
+                convImplementation(input: [batch, s, s, c.cin], weight: [c.cout, c.k, c.k, c.cin / c.groups], stride: c.stride, padding: pad,
+                                   groups: c.groups, bias: true, pass: $0)
+            }.joined(separator: " / ")
+            let x = Tensor.normal([batch, s, s, c.cin]), w = Tensor.normal([c.cout, c.k, c.k, c.cin / c.groups])
+            let pf = medianMs(warmup: 1, minRuns: 1, maxRuns: 1) { _ = conv2d(x, w, stride: c.stride, padding: pad, groups: c.groups) }
+            ConvTuning.weightFormat = nil
+            notes.append("plain ohwi weights, \(c.name) \(shape): \(pe); forward \(fmt(pf)) ms (format_tag_any + reorder: \(fmt(fwd)) ms)")
+        }
+        if compare {
+            if c.groups == c.cin {
+                let own = c.k * c.k >= 25
+                ConvTuning.ownDepthwiseWeightGrad = !own
+                let (af, ab) = timeEngineConv(c, s, label: c.name)
+                ConvTuning.ownDepthwiseWeightGrad = nil
+                rows.append(Row(op: "  └ dw wgrad by \(own ? "oneDNN" : "own kernel")", shape: shape, fwd: af, raw: rawFwd, bwd: ab, rawBwd: rawBwd, flops: 2 * macs))
+                let x = Tensor.normal([batch, s, s, c.cin]), dy = Tensor.normal([batch, out, out, c.cin])
+                let kt = medianMs { _ = depthwiseWeightGradient(x, dy, kernel: c.k, stride: c.stride, padding: pad) }
+                if round == 0 { notes.append("own depthwise wgrad kernel alone, \(c.name) \(shape): \(fmt(kt)) ms") } else { notes.append("  round \(round): \(fmt(kt)) ms") }
+            }
         }
     }
+
 }
 
 // MARK: report
 
+var best: [Row] = []
+for r in 0..<rounds {
+    round = r
+    rows = []
+    measureMatmul()
+    measureConvs()
+    best = best.isEmpty ? rows : zip(best, rows).map { b, n in
+        Row(op: b.op, shape: b.shape, fwd: min(b.fwd, n.fwd), raw: min(b.raw, n.raw), bwd: min(b.bwd, n.bwd), rawBwd: min(b.rawBwd, n.rawBwd), flops: b.flops)
+    }
+}
+rows = best
+
 print("threads \(threads); conv shapes: SeaFormer-T layers for a batch of \(batch) at \(input)×\(input) input (NHWC, with bias, padding k/2)")
 print("engine bwd = full autograd backward (input, weight and bias gradients); raw = oneDNN primitives with format_tag_any everywhere, reorders excluded; raw bwd = backward-data + backward-weights (+bias)")
-print("matmul raw = dnnl_sgemm on the same product (raw bwd = 2 × sgemm); times are medians after warm-up")
+print("matmul raw = dnnl_sgemm on the same product (raw bwd = 2 × sgemm); times: best of \(rounds) rounds of (median after warm-up)")
 print("")
 print("| op | shape | engine fwd ms | raw fwd ms | raw/engine speed | engine bwd ms | raw bwd ms | bwd/fwd | GFLOPS fwd |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -167,3 +180,7 @@ print("")
 print("| op | engine impl (conv: fwd / bwd-data / bwd-weights) | raw impl |")
 print("|---|---|---|")
 for (s, e, r) in impls { print("| \(s) | \(e) | \(r) |") }
+if !notes.isEmpty {
+    print("")
+    for n in notes { print("- \(n)") }
+}
