@@ -63,7 +63,9 @@ final class ConvPlan {
     private func reorder(for p: DnnlPrimitive, _ arg: Int32, toUser: Bool) -> DnnlPrimitive? {
         let want = p.md(arg)
         if Dnnl.equal(want, userWeightsMD) { return nil }
-        return toUser ? DnnlPrimitive(reorderFrom: want, to: userWeightsMD) : DnnlPrimitive(reorderFrom: userWeightsMD, to: want)
+        let r = toUser ? DnnlPrimitive(reorderFrom: want, to: userWeightsMD) : DnnlPrimitive(reorderFrom: userWeightsMD, to: want)
+        r.serial = Dnnl.byteSize(want) < 1 << 18  // under 64K floats: cheaper than a parallel region
+        return r
     }
 
     lazy var forward: DnnlPrimitive = {

@@ -163,8 +163,14 @@ final class DnnlPrimitive {
         dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee
     }
 
+    /// Run on the calling thread alone: for tiny work (weight reorders) a parallel region's fork
+    /// and join cost more than the work, and a descheduled worker stalls the join.
+    var serial = false
+
     /// Runs the primitive on raw buffers, one per argument in the order given at creation.
     func execute(_ pointers: [UnsafeMutableRawPointer]) {
+        if serial { omp_set_num_threads(1) }
+        defer { if serial { omp_set_num_threads(Int32(Engine.threads)) } }
         precondition(pointers.count == argIds.count, "DnnlPrimitive.execute: \(pointers.count) buffers for \(argIds.count) arguments")
         var args = [dnnl_exec_arg_t]()
         args.reserveCapacity(argIds.count)
