@@ -8,7 +8,7 @@ import CDNNL
 // `convWeightFromOIHW` converts. For conv1d it is `[Cout, K, Cin/groups]` ("owi").
 
 /// Shape and parameters of one 2-D convolution (NHWC input, ohwi weights).
-struct ConvGeometry: Hashable {
+struct ConvGeometry {
     var n, ih, iw, cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups: Int
     var hasBias: Bool
 
@@ -21,8 +21,6 @@ struct ConvGeometry: Hashable {
     var srcShape: [Int] { [n, ih, iw, cin] }
     var dstShape: [Int] { [n, oh, ow, cout] }
     var weightShape: [Int] { [cout, kh, kw, cin / groups] }
-    /// Multiply-adds of the forward pass.
-    var macs: Int { n * oh * ow * cout * kh * kw * (cin / groups) }
 }
 
 /// Where oneDNN's weights layout comes from. `.any` lets it pick its blocked favourite (and we
@@ -35,7 +33,6 @@ final class ConvPlan {
     let g: ConvGeometry
     let format: ConvWeightFormat
     private let srcMD, dstMD, userWeightsMD, biasMD: dnnl_memory_desc_t
-    private var desc = dnnl_convolution_desc_t()
 
     init(_ g: ConvGeometry, format: ConvWeightFormat) {
         self.g = g
@@ -57,24 +54,27 @@ final class ConvPlan {
         format == .plain ? userWeightsMD : Dnnl.memoryDesc(weightDims, tag: dnnl_format_tag_any)
     }
 
-    private var strides: dnnl_dims_t { Dnnl.dims([g.sh, g.sw]) }
-    private var dilates: dnnl_dims_t { Dnnl.dims([g.dh - 1, g.dw - 1]) }  // oneDNN counts extra gaps
-    private var padding: dnnl_dims_t { Dnnl.dims([g.ph, g.pw]) }
+    private var strides: [dnnl_dim_t] { Dnnl.dims([g.sh, g.sw]) }
+    private var dilates: [dnnl_dim_t] { Dnnl.dims([g.dh - 1, g.dw - 1]) }  // oneDNN counts extra gaps
+    private var padding: [dnnl_dim_t] { Dnnl.dims([g.ph, g.pw]) }
     private var name: String { "conv \(g.srcShape) w\(g.weightShape) s(\(g.sh),\(g.sw)) p(\(g.ph),\(g.pw)) d(\(g.dh),\(g.dw)) g\(g.groups)" }
 
     /// Reorder from ohwi to what a primitive wants for `arg`, or nil when they already agree.
     private func reorder(for p: DnnlPrimitive, _ arg: Int32, toUser: Bool) -> DnnlPrimitive? {
         let want = p.md(arg)
         if Dnnl.equal(want, userWeightsMD) { return nil }
-        return toUser ? DnnlPrimitive(reorderFrom: want, to: userWeightsMD) : DnnlPrimitive(reorderFrom: userWeightsMD, to: want)
+        let r = toUser ? DnnlPrimitive(reorderFrom: want, to: userWeightsMD) : DnnlPrimitive(reorderFrom: userWeightsMD, to: want)
+        r.serial = Dnnl.byteSize(want) < 1 << 18  // under 64K floats: cheaper than a parallel region
+        return r
     }
 
     lazy var forward: DnnlPrimitive = {
         var src = srcMD, w = weightsMD, dst = dstMD
         let b = biasMD
-        var s = strides, d = dilates, p = padding
+        let s = strides, d = dilates, p = padding
+        var desc = dnnl_convolution_desc_t()
         let status = Dnnl.withOptional(g.hasBias ? b : nil) {
-            dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct, &src, &w, $0, &dst, &s.0, &d.0, &p.0, &p.0)
+            dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct, &src, &w, $0, &dst, s, d, p, p)
         }
         Dnnl.check(status, "convolution_forward_desc_init(\(name))")
         let args = g.hasBias ? [DnnlArg.src, DnnlArg.weights, DnnlArg.bias, DnnlArg.dst] : [DnnlArg.src, DnnlArg.weights, DnnlArg.dst]
@@ -84,9 +84,9 @@ final class ConvPlan {
 
     lazy var backwardData: DnnlPrimitive = {
         var dsrc = srcMD, w = weightsMD, ddst = dstMD
-        var s = strides, d = dilates, p = padding
+        let s = strides, d = dilates, p = padding
         var bd = dnnl_convolution_desc_t()
-        Dnnl.check(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &w, &ddst, &s.0, &d.0, &p.0, &p.0),
+        Dnnl.check(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &w, &ddst, s, d, p, p),
                    "convolution_backward_data_desc_init(\(name))")
         return withUnsafePointer(to: &bd) {
             DnnlPrimitive("backward data \(name)", opDesc: $0, hint: forward, args: [DnnlArg.diffDst, DnnlArg.weights, DnnlArg.diffSrc])
@@ -97,10 +97,10 @@ final class ConvPlan {
     lazy var backwardWeights: DnnlPrimitive = {
         var src = srcMD, dw = weightsMD, ddst = dstMD
         let db = biasMD
-        var s = strides, d = dilates, p = padding
+        let s = strides, d = dilates, p = padding
         var bw = dnnl_convolution_desc_t()
         let status = Dnnl.withOptional(g.hasBias ? db : nil) {
-            dnnl_dilated_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &dw, $0, &ddst, &s.0, &d.0, &p.0, &p.0)
+            dnnl_dilated_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &dw, $0, &ddst, s, d, p, p)
         }
         Dnnl.check(status, "convolution_backward_weights_desc_init(\(name))")
         let args = g.hasBias ? [DnnlArg.src, DnnlArg.diffDst, DnnlArg.diffWeights, DnnlArg.diffBias] : [DnnlArg.src, DnnlArg.diffDst, DnnlArg.diffWeights]
@@ -150,10 +150,12 @@ final class ConvPlan {
         return PrimitiveCache.get("conv2d", g.key + [f.rawValue]) { ConvPlan(g, format: f) }
     }
 
-    /// oneDNN's blocked weights plus a reorder per call beat plain ohwi weights: with ohwi, the
-    /// NHWC kernels fall back to slower paths (measured in vitlab-bench), while a reorder of the
-    /// (small) weights costs a few µs.
-    static func defaultFormat(_ g: ConvGeometry) -> ConvWeightFormat { .any }
+    /// oneDNN's chosen (blocked) weights plus a reorder per call, always: given plain ohwi weights
+    /// oneDNN 2.6 has no fast kernel and picks `ref:any`, 100–1000× slower (vitlab-bench
+    /// --compare), while reordering the small weight tensor costs a few µs.
+    static func defaultFormat(_ g: ConvGeometry) -> ConvWeightFormat {
+        ConvTuning.weightFormat.flatMap { ConvWeightFormat(rawValue: $0) } ?? .any
+    }
 }
 
 // MARK: depthwise backward-weights kernel
@@ -178,13 +180,26 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
                 let iy = y * g.sh - g.ph + kh * g.dh
                 if iy < 0 || iy >= g.ih { continue }
                 let xRow = xp + (n * g.ih + iy) * g.iw * c
-                for kw in 0..<g.kw {
-                    // Output columns whose input column lies inside the image.
-                    let off = kw * g.dw - g.pw
-                    let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
-                    let hi = min(ow, (g.iw - 1 - off) / g.sw + 1)
-                    if lo >= hi { continue }
-                    tapAccumulate(acc + (kh * g.kw + kw) * c, dyRow, xRow, lo, hi, g.sw * c, off * c, c)
+                let accRow = acc + kh * g.kw * c
+                if g.kw == 5 {
+                    // Interior columns, where all five taps are inside the image, share each dy load.
+                    let (a, _) = validColumns(0, g), (_, b) = validColumns(4, g)
+                    if a < b { fiveTaps(accRow, dyRow, xRow, a, b, g.sw * c, -g.pw * c, g.dw * c, c) }
+                    for kw in 0..<5 {
+                        let off = kw * g.dw - g.pw
+                        let (lo, hi) = validColumns(kw, g)
+                        if a < b {
+                            if lo < a { tapAccumulate(accRow + kw * c, dyRow, xRow, lo, a, g.sw * c, off * c, c) }
+                            if b < hi { tapAccumulate(accRow + kw * c, dyRow, xRow, b, hi, g.sw * c, off * c, c) }
+                        } else if lo < hi {
+                            tapAccumulate(accRow + kw * c, dyRow, xRow, lo, hi, g.sw * c, off * c, c)
+                        }
+                    }
+                } else {
+                    for kw in 0..<g.kw {
+                        let (lo, hi) = validColumns(kw, g)
+                        if lo < hi { tapAccumulate(accRow + kw * c, dyRow, xRow, lo, hi, g.sw * c, (kw * g.dw - g.pw) * c, c) }
+                    }
                 }
             }
             if g.hasBias { rowSum(acc + taps * c, dyRow, ow, c) }
@@ -209,30 +224,86 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
     return (dw, db)
 }
 
-/// acc[0..<c] += Σ_{o in lo..<hi} dy[o·c ..< o·c + c] * x[o·xStep + xOff ..< … + c], with 16-wide
-/// register accumulators so each FMA costs two loads and no store.
+/// The output columns `lo..<hi` whose input column for tap `kw` lies inside the image.
+@inline(__always)
+private func validColumns(_ kw: Int, _ g: ConvGeometry) -> (Int, Int) {
+    let off = kw * g.dw - g.pw  // input column of output column 0
+    if off > g.iw - 1 { return (0, 0) }
+    let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
+    return (lo, min(g.ow, (g.iw - 1 - off) / g.sw + 1))
+}
+
+/// Five horizontal taps at once over columns `lo..<hi` (all taps valid there): one dy load feeds
+/// five products, so loads per product drop from 2 to 1.2.
+@inline(__always)
+private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                      _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ tapStep: Int, _ c: Int) {
+    typealias V = SIMD8<Float>
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) func add(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+        UnsafeMutableRawPointer(p).storeBytes(of: load(p) + v, as: V.self)
+    }
+    var cb = 0
+    while cb + 8 <= c {
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V()
+        for o in lo..<hi {
+            let d = load(dy + o * c + cb)
+            let xb = x + o * xStep + xOff + cb
+            a0 += d * load(xb)
+            a1 += d * load(xb + tapStep)
+            a2 += d * load(xb + 2 * tapStep)
+            a3 += d * load(xb + 3 * tapStep)
+            a4 += d * load(xb + 4 * tapStep)
+        }
+        add(acc + cb, a0); add(acc + c + cb, a1); add(acc + 2 * c + cb, a2); add(acc + 3 * c + cb, a3); add(acc + 4 * c + cb, a4)
+        cb += 8
+    }
+    if cb < c {  // channel tail: one tap at a time
+        for k in 0..<5 {
+            tapAccumulateScalar(acc + k * c, dy, x, lo, hi, xStep, xOff + k * tapStep, c, from: cb)
+        }
+    }
+}
+
+@inline(__always)
+private func tapAccumulateScalar(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                 _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ c: Int, from: Int) {
+    for ch in from..<c {
+        var s: Float = 0
+        for o in lo..<hi { s += dy[o * c + ch] * x[o * xStep + xOff + ch] }
+        acc[ch] += s
+    }
+}
+
+/// acc[0..<c] += Σ_{o in lo..<hi} dy[o·c ..< o·c + c] * x[o·xStep + xOff ..< … + c]. Four output
+/// columns at a time into four 16-wide register accumulators: independent FMA chains (one chain
+/// would wait on the FMA latency every step), two loads per FMA, no stores in the loop.
 @inline(__always)
 private func tapAccumulate(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                            _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ c: Int) {
+    typealias V = SIMD16<Float>
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     var cb = 0
     while cb + 16 <= c {
-        var s = SIMD16<Float>()
+        var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+        let d = dy + cb, xs = x + xOff + cb
         var o = lo
+        while o + 4 <= hi {
+            s0 += load(d + o * c) * load(xs + o * xStep)
+            s1 += load(d + (o + 1) * c) * load(xs + (o + 1) * xStep)
+            s2 += load(d + (o + 2) * c) * load(xs + (o + 2) * xStep)
+            s3 += load(d + (o + 3) * c) * load(xs + (o + 3) * xStep)
+            o += 4
+        }
         while o < hi {
-            s += UnsafeRawPointer(dy + o * c + cb).loadUnaligned(as: SIMD16<Float>.self)
-                * UnsafeRawPointer(x + o * xStep + xOff + cb).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += load(d + o * c) * load(xs + o * xStep)
             o += 1
         }
         let a = UnsafeMutableRawPointer(acc + cb)
-        a.storeBytes(of: a.loadUnaligned(as: SIMD16<Float>.self) + s, as: SIMD16<Float>.self)
+        a.storeBytes(of: a.loadUnaligned(as: V.self) + ((s0 + s1) + (s2 + s3)), as: V.self)
         cb += 16
     }
-    while cb < c {
-        var s: Float = 0
-        for o in lo..<hi { s += dy[o * c + cb] * x[o * xStep + xOff + cb] }
-        acc[cb] += s
-        cb += 1
-    }
+    tapAccumulateScalar(acc, dy, x, lo, hi, xStep, xOff, c, from: cb)
 }
 
 @inline(__always)
@@ -248,7 +319,15 @@ private func rowSum(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePoint
 /// Which implementation computes depthwise backward-weights for a geometry: ours for kernels of
 /// 5×5 and larger (oneDNN's generic path there is 15× its forward), oneDNN's `jit_dw` otherwise.
 func usesOwnDepthwiseWeightGrad(_ g: ConvGeometry) -> Bool {
-    g.isDepthwise && g.kh * g.kw >= 25
+    g.isDepthwise && (ConvTuning.ownDepthwiseWeightGrad ?? (g.kh * g.kw >= 25))
+}
+
+/// Overrides of the implementation choices, for the benchmark's comparisons (nil = default).
+@_spi(Bench) public enum ConvTuning {
+    /// 0: plain ohwi weights, 1: oneDNN's chosen layout with a reorder per call.
+    nonisolated(unsafe) public static var weightFormat: Int?
+    /// Force (true) or forbid (false) our depthwise backward-weights kernel.
+    nonisolated(unsafe) public static var ownDepthwiseWeightGrad: Bool?
 }
 
 func conv2dImpl(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
@@ -328,7 +407,7 @@ public func convWeightFromOIHW(_ w: Tensor) -> Tensor {
 
 /// The oneDNN implementation name chosen for a pass ("forward", "backwardData", "backwardWeights")
 /// of a convolution geometry, e.g. "brgconv:avx512_core"; for tests and benchmarks.
-func convImplementation(input: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+@_spi(Bench) public func convImplementation(input: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
                         bias: Bool = false, pass: String = "forward") -> String {
     let g = ConvGeometry(n: input[0], ih: input[1], iw: input[2], cin: input[3], cout: weight[0], kh: weight[1], kw: weight[2],
                          sh: stride, sw: stride, ph: padding, pw: padding, dh: dilation, dw: dilation, groups: groups, hasBias: bias)
@@ -339,4 +418,13 @@ func convImplementation(input: [Int], weight: [Int], stride: Int = 1, padding: I
     case "backwardWeights": return usesOwnDepthwiseWeightGrad(g) ? "vitlab:depthwise_wgrad" : plan.backwardWeights.implName
     default: preconditionFailure("convImplementation: unknown pass \(pass)")
     }
+}
+
+/// Our depthwise backward-weights kernel on its own (square kernel, bias gradient included), for
+/// the benchmark; returns the ohwi weight gradient.
+@_spi(Bench) public func depthwiseWeightGradient(_ x: Tensor, _ dy: Tensor, kernel: Int, stride: Int, padding: Int) -> Tensor {
+    let g = ConvGeometry(n: x.shape[0], ih: x.shape[1], iw: x.shape[2], cin: x.shape[3], cout: x.shape[3], kh: kernel, kw: kernel,
+                         sh: stride, sw: stride, ph: padding, pw: padding, dh: 1, dw: 1, groups: x.shape[3], hasBias: true)
+    precondition(dy.shape == g.dstShape, "depthwiseWeightGradient: dy \(dy.shape), expected \(g.dstShape)")
+    return depthwiseWeightGrad(x, dy, g).0
 }

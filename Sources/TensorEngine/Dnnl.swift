@@ -34,9 +34,10 @@ enum Dnnl {
 
     /// Fails with the operation and the status name; oneDNN errors here are programmer errors
     /// (unsupported geometry) or out-of-memory, neither of which a caller can recover from.
+    /// `fatalError`, not `precondition`: this module builds with -Ounchecked, which drops the latter.
     @inline(__always)
     static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
-        if status != dnnl_success { preconditionFailure("oneDNN: \(what()) failed with \(statusName(status))") }
+        if status != dnnl_success { fatalError("oneDNN: \(what()) failed with \(statusName(status))") }
     }
 
     static func statusName(_ s: dnnl_status_t) -> String {
@@ -54,30 +55,24 @@ enum Dnnl {
 
     // MARK: memory descriptors
 
-    /// `dnnl_dims_t` is a C array, imported as a 12-tuple.
-    static func dims(_ a: [Int]) -> dnnl_dims_t {
+    /// A `dnnl_dims_t` argument (a C array of 12). Passed as a Swift array, which hands C a pointer
+    /// to all of its elements; `&tuple.0` would only guarantee the first one under optimisation.
+    static func dims(_ a: [Int]) -> [dnnl_dim_t] {
         precondition(a.count <= Int(DNNL_MAX_NDIMS), "oneDNN supports at most \(DNNL_MAX_NDIMS) dimensions, got \(a)")
-        var t: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &t) { raw in
-            let p = raw.bindMemory(to: dnnl_dim_t.self)
-            for (i, v) in a.enumerated() { p[i] = dnnl_dim_t(v) }
-        }
-        return t
+        return a.map { dnnl_dim_t($0) } + [dnnl_dim_t](repeating: 0, count: Int(DNNL_MAX_NDIMS) - a.count)
     }
 
     /// A float32 memory descriptor with a format tag (`dnnl_format_tag_any` lets the primitive choose).
     static func memoryDesc(_ shape: [Int], tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
-        var d = dims(shape)
-        check(dnnl_memory_desc_init_by_tag(&md, Int32(shape.count), &d.0, dnnl_f32, tag), "memory_desc_init_by_tag(\(shape))")
+        check(dnnl_memory_desc_init_by_tag(&md, Int32(shape.count), dims(shape), dnnl_f32, tag), "memory_desc_init_by_tag(\(shape))")
         return md
     }
 
     /// A float32 memory descriptor with explicit element strides (transposed views of our tensors).
     static func memoryDesc(_ shape: [Int], strides: [Int]) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
-        var d = dims(shape), s = dims(strides)
-        check(dnnl_memory_desc_init_by_strides(&md, Int32(shape.count), &d.0, dnnl_f32, &s.0), "memory_desc_init_by_strides(\(shape), \(strides))")
+        check(dnnl_memory_desc_init_by_strides(&md, Int32(shape.count), dims(shape), dnnl_f32, dims(strides)), "memory_desc_init_by_strides(\(shape), \(strides))")
         return md
     }
 
@@ -168,8 +163,14 @@ final class DnnlPrimitive {
         dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee
     }
 
+    /// Run on the calling thread alone: for tiny work (weight reorders) a parallel region's fork
+    /// and join cost more than the work, and a descheduled worker stalls the join.
+    var serial = false
+
     /// Runs the primitive on raw buffers, one per argument in the order given at creation.
     func execute(_ pointers: [UnsafeMutableRawPointer]) {
+        if serial { omp_set_num_threads(1) }
+        defer { if serial { omp_set_num_threads(Int32(Engine.threads)) } }
         precondition(pointers.count == argIds.count, "DnnlPrimitive.execute: \(pointers.count) buffers for \(argIds.count) arguments")
         var args = [dnnl_exec_arg_t]()
         args.reserveCapacity(argIds.count)

@@ -33,52 +33,61 @@ private func view(_ shape: [Int], transposed: Bool) -> (dims: [Int], strides: [I
     return (d, s)
 }
 
+/// The cached primitive and the result shape for `op(a) · op(b)` of these stored shapes.
+/// A single shared right operand folds a's batch into its rows: one large GEMM instead of many
+/// small ones (linear layers on [B, N, C] tokens, attention projections).
+private func matmulPlan(_ aShape: [Int], _ bShape: [Int], transA: Bool, transB: Bool, hasBias: Bool, op: String) -> (MatmulPlan?, [Int]) {
+    precondition(aShape.count >= 2 && bShape.count >= 2, "\(op): operands need rank >= 2, got \(aShape) and \(bShape)")
+    let ad = view(aShape, transposed: transA).dims, bd = view(bShape, transposed: transB).dims
+    let m = ad[ad.count - 2], k = ad[ad.count - 1], n = bd[bd.count - 1]
+    precondition(bd[bd.count - 2] == k, "\(op): inner dimensions differ: \(aShape)\(transA ? "ᵀ" : "") x \(bShape)\(transB ? "ᵀ" : "") (K \(k) vs \(bd[bd.count - 2]))")
+    let batchA = Array(aShape.dropLast(2)), batchB = Array(bShape.dropLast(2))
+    guard let batch = broadcastShape(batchA, batchB) else {
+        preconditionFailure("\(op): batch dimensions \(batchA) and \(batchB) do not broadcast (shapes \(aShape), \(bShape))")
+    }
+    let outShape = batch + [m, n]
+    if outShape.contains(0) || k == 0 { return (nil, outShape) }
+    let aDims: [Int], aStrides: [Int], bDims: [Int], bStrides: [Int], cDims: [Int]
+    if !transA && batchB.allSatisfy({ $0 == 1 }) {
+        let rows = batchA.reduce(1, *) * m
+        (aDims, aStrides) = ([rows, k], [k, 1])
+        (bDims, bStrides) = view(Array(bShape.suffix(2)), transposed: transB)
+        cDims = [rows, n]
+    } else {
+        let r = batch.count + 2
+        (aDims, aStrides) = view([Int](repeating: 1, count: r - aShape.count) + aShape, transposed: transA)
+        (bDims, bStrides) = view([Int](repeating: 1, count: r - bShape.count) + bShape, transposed: transB)
+        cDims = outShape
+    }
+    let key = [aDims.count, hasBias ? 1 : 0] + aDims + aStrides + bDims + bStrides
+    let plan = PrimitiveCache.get("matmul", key) {
+        MatmulPlan(aShape: aDims, aStrides: aStrides, bShape: bDims, bStrides: bStrides, outShape: cDims, hasBias: hasBias)
+    }
+    return (plan, outShape)
+}
+
 /// Raw product of the last two dimensions with NumPy broadcasting of the leading ones:
 /// `op(a)` is `a` or its transpose (of the last two dims), likewise `op(b)`; `bias` ([N]) adds
 /// to every row. Not recorded for autograd.
 func matmulKernel(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false, bias: Tensor? = nil,
                   op: String = "matmul") -> Tensor {
-    precondition(a.rank >= 2 && b.rank >= 2, "\(op): operands need rank >= 2, got \(a.shape) and \(b.shape)")
-    let (ad, _) = view(a.shape, transposed: transA)
-    let (bd, _) = view(b.shape, transposed: transB)
-    let m = ad[ad.count - 2], k = ad[ad.count - 1], n = bd[bd.count - 1]
-    precondition(bd[bd.count - 2] == k, "\(op): inner dimensions differ: \(a.shape)\(transA ? "ᵀ" : "") x \(b.shape)\(transB ? "ᵀ" : "") (K \(k) vs \(bd[bd.count - 2]))")
-    let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
-    guard let batch = broadcastShape(batchA, batchB) else {
-        preconditionFailure("\(op): batch dimensions \(batchA) and \(batchB) do not broadcast (shapes \(a.shape), \(b.shape))")
+    let (plan, outShape) = matmulPlan(a.shape, b.shape, transA: transA, transB: transB, hasBias: bias != nil, op: op)
+    if let bias { precondition(bias.shape == [outShape.last!], "\(op): bias shape \(bias.shape), expected [\(outShape.last!)]") }
+    guard let plan else {  // empty result or K == 0: the sum over nothing is zero
+        return withNoGrad { Tensor.zeros(outShape) + (bias ?? Tensor(scalar: 0)) }
     }
-    if let bias { precondition(bias.shape == [n], "\(op): bias shape \(bias.shape), expected [\(n)]") }
-    let out = Tensor(uninitializedShape: batch + [m, n])
-    if out.count == 0 { return out }
-    if k == 0 { return withNoGrad { Tensor.zeros(out.shape) + (bias ?? Tensor(scalar: 0)) } }
-
-    // A single shared right operand: fold a's batch into its rows, one large GEMM instead of
-    // many small ones (linear layers on [B, N, C] tokens, attention projections).
-    let rowsA = batchA.reduce(1, *)
-    let aDims: [Int], aStrides: [Int], bDims: [Int], bStrides: [Int], cDims: [Int]
-    if !transA && batchB.allSatisfy({ $0 == 1 }) {
-        aDims = [rowsA * m, k]; aStrides = [k, 1]
-        let v = view([b.shape[b.rank - 2], b.shape[b.rank - 1]], transposed: transB)
-        bDims = v.dims; bStrides = v.strides
-        cDims = [rowsA * m, n]
-    } else {
-        let r = batch.count + 2
-        let pa = [Int](repeating: 1, count: r - a.rank) + a.shape
-        let pb = [Int](repeating: 1, count: r - b.rank) + b.shape
-        (aDims, aStrides) = view(pa, transposed: transA)
-        (bDims, bStrides) = view(pb, transposed: transB)
-        cDims = batch + [m, n]
-    }
-    let key = [aDims.count, transA ? 1 : 0, transB ? 1 : 0, bias == nil ? 0 : 1] + aDims + aStrides + bDims + bStrides
-    let plan = PrimitiveCache.get("matmul", key) {
-        MatmulPlan(aShape: aDims, aStrides: aStrides, bShape: bDims, bStrides: bStrides, outShape: cDims, hasBias: bias != nil)
-    }
+    let out = Tensor(uninitializedShape: outShape)
     if let bias {
         plan.primitive.execute([a.raw, b.raw, bias.raw, out.raw])
     } else {
         plan.primitive.execute([a.raw, b.raw, out.raw])
     }
     return out
+}
+
+/// The oneDNN implementation chosen for `matmul` of these shapes (e.g. "brg:avx512_core"); diagnostics.
+@_spi(Bench) public func matmulImplementation(_ aShape: [Int], _ bShape: [Int]) -> String {
+    matmulPlan(aShape, bShape, transA: false, transB: false, hasBias: false, op: "matmul").0?.primitive.implName ?? "none"
 }
 
 /// Matrix product of the last two dimensions, `[..., M, K] x [..., K, N] -> [..., M, N]`; the
@@ -129,3 +138,4 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
         return grads
     }
 }
+

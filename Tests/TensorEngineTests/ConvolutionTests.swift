@@ -1,5 +1,5 @@
 import XCTest
-@testable import TensorEngine
+@_spi(Bench) @testable import TensorEngine
 
 /// Naive NHWC convolution with ohwi weights: the reference the oneDNN paths are checked against.
 func naiveConv2d(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int) -> Tensor {
@@ -73,8 +73,9 @@ final class ConvolutionTests: XCTestCase {
 
     func testOwnDepthwiseWeightGradMatchesOneDNN() {
         // Larger channel count exercises the 16-wide path and its tail (C = 37).
-        for (k, s, p, d) in [(5, 2, 2, 1), (5, 1, 2, 1), (3, 1, 1, 1), (5, 1, 4, 2), (7, 2, 3, 1)] {
-            let g = ConvGeometry(n: 2, ih: 9, iw: 11, cin: 37, cout: 37, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, groups: 37, hasBias: true)
+        // The last case has taps that miss the 3×3 image entirely (padding 4, dilation 2).
+        for (k, s, p, d, size) in [(5, 2, 2, 1, 9), (5, 1, 2, 1, 9), (3, 1, 1, 1, 9), (5, 1, 4, 2, 9), (7, 2, 3, 1, 9), (5, 1, 4, 2, 3)] {
+            let g = ConvGeometry(n: 2, ih: size, iw: size + 2, cin: 37, cout: 37, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, groups: 37, hasBias: true)
             let x = Tensor.normal(g.srcShape, generator: gen(1)), dy = Tensor.normal(g.dstShape, generator: gen(2))
             let (dw, db) = depthwiseWeightGrad(x, dy, g)
             let (rw, rb) = ConvPlan.get(g).runBackwardWeights(x, dy)

@@ -1,5 +1,5 @@
 import XCTest
-@testable import TensorEngine
+@_spi(Bench) @testable import TensorEngine
 
 /// Naive batched matmul with broadcasting of leading dims (the reference the kernel is checked against).
 func naiveMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
@@ -81,6 +81,11 @@ final class MatmulTests: XCTestCase {
         checkGradients([x, w, b]) { linear($0[0], $0[1], $0[2]) }
         checkGradients([x.detach().copy(), w.detach().copy()]) { linear($0[0], $0[1]) }
         checkGradients([Tensor.normal([5], generator: gen(9)), w.detach().copy()]) { linear($0[0], $0[1]) }
+    }
+
+    func testFastImplementation() {
+        let impl = matmulImplementation([64, 48], [48, 32])
+        XCTAssertFalse(impl.hasPrefix("ref"), "matmul uses \(impl)")
     }
 
     func testPrimitivesAreCachedPerShape() {
