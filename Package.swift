@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TensorEngine", dependencies: ["CDNNL"], swiftSettings: engineFlags),
         .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
         .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
-        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "CDNNL"]),
+        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
