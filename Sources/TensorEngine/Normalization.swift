@@ -208,7 +208,7 @@ func laneSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     let raw = UnsafeRawPointer(p)
     while i + 16 <= n { acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self); i += 16 }
-    var s = acc.sum()
+    var s = horizontalSum(acc)
     while i < n { s += p[i]; i += 1 }
     return s
 }
@@ -221,7 +221,7 @@ func laneSumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ m: Float) ->
     var i = 0
     let raw = UnsafeRawPointer(p)
     while i + 16 <= n { let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - mv; acc += d * d; i += 16 }
-    var s = acc.sum()
+    var s = horizontalSum(acc)
     while i < n { let d = p[i] - m; s += d * d; i += 1 }
     return s
 }

@@ -26,7 +26,7 @@ func reduceSumContiguous(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
             a1 += UnsafeRawPointer(p + i + 16).loadUnaligned(as: SIMD16<Float>.self)
             i += 32
         }
-        var s = (a0 + a1).sum()
+        var s = horizontalSum(a0 + a1)
         while i < end { s += p[i]; i += 1 }
         total += Double(s)
     }
@@ -45,7 +45,7 @@ func reduceDotContiguous(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _
             acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
             i += 16
         }
-        var s = acc.sum()
+        var s = horizontalSum(acc)
         while i < end { s += a[i] * b[i]; i += 1 }
         total += Double(s)
     }
@@ -66,7 +66,8 @@ func reduceMaxContiguous(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
             a.replace(with: v, where: .!(v .<= a) .& (a .== a))
             i += 16
         }
-        for l in 0..<16 { let v = a[l]; if v > m || v != v { m = v; if v != v { return v } } }
+        m = horizontalMax(a)
+        if m != m { return m }
     }
     while i < n { let v = p[i]; if v > m || v != v { m = v; if v != v { return v } }; i += 1 }
     return m
@@ -136,7 +137,7 @@ func fastExpSum(_ s: UnsafePointer<Float>, _ n: Int, shift: Float, scale: Float,
             i += 16
         }
     }
-    var t = acc.sum()
+    var t = horizontalSum(acc)
     while i < n { let e = fastExp(scale * (s[i] - shift)); store?[i] = e; t += e; i += 1 }
     return t
 }

@@ -199,8 +199,7 @@ public func upsampleBilinearArgmax(logits: Tensor, size: (Int, Int), alignCorner
             let base = cache + slot * OW * K, row = src + global * W * K
             for ow in 0..<OW {
                 let a = row + tw.i0[ow] * K, b = row + tw.i1[ow] * K, o = base + ow * K
-                let w0 = tw.w0[ow], w1 = tw.w1[ow]
-                for k in 0..<K { o[k] = w0 * a[k] + w1 * b[k] }
+                blend2(o, a, tw.w0[ow], b, tw.w1[ow], K)
             }
             return base
         }
@@ -216,7 +215,7 @@ public func upsampleBilinearArgmax(logits: Tensor, size: (Int, Int), alignCorner
             let h0 = th.w0[oh], h1 = th.w1[oh]
             for ow in 0..<OW {
                 let p = b0 + ow * K, q = b1 + ow * K
-                for k in 0..<K { scratch[k] = h0 * p[k] + h1 * q[k] }
+                blend2(scratch, p, h0, q, h1, K)
                 o[ow] = Float(firstArgmax(scratch, K))
             }
         }
@@ -233,8 +232,8 @@ func firstArgmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int {
         let raw = UnsafeRawPointer(p)
         var acc = raw.loadUnaligned(as: SIMD16<Float>.self)
         i = 16
-        while i + 16 <= n { acc = pointwiseMax(acc, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)); i += 16 }
-        m = acc.max()
+        while i + 16 <= n { acc = laneMax(acc, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)); i += 16 }
+        m = horizontalMax(acc)
     }
     while i < n { if p[i] > m { m = p[i] }; i += 1 }
     for k in 0..<n where p[k] == m { return k }

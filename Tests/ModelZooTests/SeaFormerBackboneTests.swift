@@ -90,7 +90,7 @@ final class SeaFormerBackboneTests: XCTestCase {
         spec.attentionBranch = false
         spec.detailEnhancement = false
         XCTAssertThrowsError(try AttentionRegistry.validate(spec)) { error in
-            XCTAssertTrue("\(error)".contains("attention.detailEnhancement"), "\(error)")
+            XCTAssertTrue("\(error)".contains("attention.detail_enhancement"), "\(error)")
         }
         XCTAssertEqual(AttentionRegistry.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv"])
     }
