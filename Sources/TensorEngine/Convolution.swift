@@ -163,14 +163,19 @@ final class ConvPlan {
 /// dW[c, kh, kw] = Σ_{n,oh,ow} dy[n,oh,ow,c] · x[n, oh·sh − ph + kh·dh, ow·sw − pw + kw·dw, c], and
 /// db[c] = Σ dy. A channel-vectorised reduction over N·OH·OW per tap: each thread takes a range
 /// of output rows and accumulates into its own [KH·KW + 1, C] buffer, summed at the end.
-/// oneDNN's depthwise 5×5 backward-weights on NHWC takes a generic path 15× slower than forward.
+/// The input is first copied with zero columns left and right (width padding), so every tap is
+/// valid on every output column: no edge cases in the inner loops. Rows in the vertical padding
+/// are skipped instead. oneDNN's depthwise 5×5 backward-weights on NHWC takes a generic path
+/// 15× slower than its forward.
 func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tensor, Tensor?) {
     let c = g.cin, taps = g.kh * g.kw, oh = g.oh, ow = g.ow
+    let wp = g.iw + 2 * g.pw
+    let xpad = g.pw == 0 ? x : widthPadded(x, g.pw)
     let rows = g.n * oh
     let threads = max(1, min(Engine.threads, rows))
     let accLen = (taps + 1) * c
     let partials = Tensor.zeros([threads, accLen])
-    let xp = x.pointer, dyp = dy.pointer, accBase = partials.pointer
+    let xp = xpad.pointer, dyp = dy.pointer, accBase = partials.pointer
     runOnThreads(threads) { t, nt in
         let acc = accBase + t * accLen
         for row in (rows * t / nt)..<(rows * (t + 1) / nt) {
@@ -179,27 +184,12 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
             for kh in 0..<g.kh {
                 let iy = y * g.sh - g.ph + kh * g.dh
                 if iy < 0 || iy >= g.ih { continue }
-                let xRow = xp + (n * g.ih + iy) * g.iw * c
+                let xRow = xp + (n * g.ih + iy) * wp * c
                 let accRow = acc + kh * g.kw * c
                 if g.kw == 5 {
-                    // Interior columns, where all five taps are inside the image, share each dy load.
-                    let (a, _) = validColumns(0, g), (_, b) = validColumns(4, g)
-                    if a < b { fiveTaps(accRow, dyRow, xRow, a, b, g.sw * c, -g.pw * c, g.dw * c, c) }
-                    for kw in 0..<5 {
-                        let off = kw * g.dw - g.pw
-                        let (lo, hi) = validColumns(kw, g)
-                        if a < b {
-                            if lo < a { tapAccumulate(accRow + kw * c, dyRow, xRow, lo, a, g.sw * c, off * c, c) }
-                            if b < hi { tapAccumulate(accRow + kw * c, dyRow, xRow, b, hi, g.sw * c, off * c, c) }
-                        } else if lo < hi {
-                            tapAccumulate(accRow + kw * c, dyRow, xRow, lo, hi, g.sw * c, off * c, c)
-                        }
-                    }
+                    fiveTaps(accRow, dyRow, xRow, ow, g.sw * c, g.dw * c, c)
                 } else {
-                    for kw in 0..<g.kw {
-                        let (lo, hi) = validColumns(kw, g)
-                        if lo < hi { tapAccumulate(accRow + kw * c, dyRow, xRow, lo, hi, g.sw * c, (kw * g.dw - g.pw) * c, c) }
-                    }
+                    for kw in 0..<g.kw { tapAccumulate(accRow + kw * c, dyRow, xRow, 0, ow, g.sw * c, kw * g.dw * c, c) }
                 }
             }
             if g.hasBias { rowSum(acc + taps * c, dyRow, ow, c) }
@@ -224,20 +214,28 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
     return (dw, db)
 }
 
-/// The output columns `lo..<hi` whose input column for tap `kw` lies inside the image.
-@inline(__always)
-private func validColumns(_ kw: Int, _ g: ConvGeometry) -> (Int, Int) {
-    let off = kw * g.dw - g.pw  // input column of output column 0
-    if off > g.iw - 1 { return (0, 0) }
-    let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
-    return (lo, min(g.ow, (g.iw - 1 - off) / g.sw + 1))
+/// NHWC `x` with `pad` zero columns on both sides of every row: [N, H, W + 2·pad, C].
+private func widthPadded(_ x: Tensor, _ pad: Int) -> Tensor {
+    let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let out = Tensor(uninitializedShape: [n, h, w + 2 * pad, c])
+    let src = x.pointer, dst = out.pointer
+    let rowIn = w * c, rowOut = (w + 2 * pad) * c
+    parallelFor(n * h, grain: max(1, 4096 / max(rowOut, 1))) { r in
+        for row in r {
+            let d = dst + row * rowOut
+            d.update(repeating: 0, count: pad * c)
+            (d + pad * c).update(from: src + row * rowIn, count: rowIn)
+            (d + pad * c + rowIn).update(repeating: 0, count: pad * c)
+        }
+    }
+    return out
 }
 
-/// Five horizontal taps at once over columns `lo..<hi` (all taps valid there): one dy load feeds
-/// five products, so loads per product drop from 2 to 1.2.
+/// Five horizontal taps at once over output columns `0..<ow` (x padded so all are valid): one dy
+/// load feeds five products, so loads per product drop from 2 to 1.2.
 @inline(__always)
 private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                      _ lo: Int, _ hi: Int, _ xStep: Int, _ xOff: Int, _ tapStep: Int, _ c: Int) {
+                      _ ow: Int, _ xStep: Int, _ tapStep: Int, _ c: Int) {
     typealias V = SIMD8<Float>
     @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) func add(_ p: UnsafeMutablePointer<Float>, _ v: V) {
@@ -246,9 +244,9 @@ private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePoi
     var cb = 0
     while cb + 8 <= c {
         var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V()
-        for o in lo..<hi {
+        for o in 0..<ow {
             let d = load(dy + o * c + cb)
-            let xb = x + o * xStep + xOff + cb
+            let xb = x + o * xStep + cb
             a0 += d * load(xb)
             a1 += d * load(xb + tapStep)
             a2 += d * load(xb + 2 * tapStep)
@@ -260,7 +258,7 @@ private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePoi
     }
     if cb < c {  // channel tail: one tap at a time
         for k in 0..<5 {
-            tapAccumulateScalar(acc + k * c, dy, x, lo, hi, xStep, xOff + k * tapStep, c, from: cb)
+            tapAccumulateScalar(acc + k * c, dy, x, 0, ow, xStep, k * tapStep, c, from: cb)
         }
     }
 }
