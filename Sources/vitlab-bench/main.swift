@@ -8,11 +8,16 @@
 //   --verbose  print raw oneDNN backward-data and backward-weights times separately
 //   --rounds R measure the whole table R times (default 3) and keep each cell's best median: the
 //              2 cores are shared, and a descheduled OpenMP thread stalls a whole parallel region
+//   --kernels  only the kernel table; --models only the SeaFormer end-to-end table (ModelBench.swift)
+//   --variants T,S   SeaFormer variants of the model table (default T,S); --quick small sizes, 1 repeat
 import CDNNL
 import Foundation
+import ModelZoo
 @_spi(Bench) import TensorEngine
 
 var threads = 2, batch = 8, input = 256, compare = false, filter = "", verbose = false, rounds = 3
+var runKernels = true, runModels = true, quick = false
+var variants: [SeaFormerVariant] = [.tiny, .small]
 var argi = 1
 let argv = CommandLine.arguments
 while argi < argv.count {
@@ -29,14 +34,30 @@ while argi < argv.count {
     case "--compare": compare = true
     case "--verbose": verbose = true
     case "--rounds": rounds = value()
+    case "--kernels": runModels = false
+    case "--models": runKernels = false
+    case "--quick": quick = true
+    case "--variants":
+        argi += 1
+        let names = argi < argv.count ? argv[argi].split(separator: ",").map(String.init) : []
+        variants = names.map { n in
+            guard let v = SeaFormerVariant.allCases.first(where: { $0.rawValue.prefix(1).uppercased() == n.uppercased() || $0.rawValue == n }) else {
+                fatalError("--variants takes letters T,S,B,L (or names), got \(n)")
+            }
+            return v
+        }
     case "--filter":
         argi += 1
         filter = argi < argv.count ? argv[argi] : ""
-    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R]")
+    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models] [--variants T,S] [--quick]")
     }
     argi += 1
 }
 Engine.threads = threads
+if !runKernels {
+    runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick)
+    exit(0)
+}
 
 struct Row {
     var op, shape: String
@@ -187,4 +208,8 @@ for k in kernelOrder { notes.append("\(k): \(fmt(kernelAlone[k]!)) ms") }
 if !notes.isEmpty {
     print("")
     for n in notes { print("- \(n)") }
+}
+
+if runModels {
+    runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick)
 }
