@@ -15,7 +15,12 @@ let package = Package(
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "ModelZoo", targets: ["ModelZoo"]),
+        .library(name: "DataPipeline", targets: ["DataPipeline"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
+    ],
+    dependencies: [
+        // From the local package mirror (see README): YAML for dataset metadata and experiments.
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
         // System-library shims: a module map and a header each, nothing else.
@@ -27,11 +32,13 @@ let package = Package(
         .target(name: "TensorEngine", dependencies: ["CDNNL"], swiftSettings: engineFlags),
         .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
         .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
+        .target(name: "DataPipeline", dependencies: ["TensorEngine", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
         .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
     ]
 )
