@@ -46,3 +46,7 @@ func blend2(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ wa:
     }
     while i < n { dst[i] = wa * a[i] + wb * b[i]; i += 1 }
 }
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+@inline(__always) func load16(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+@inline(__always) func store16(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
