@@ -18,3 +18,7 @@ static inline hid_t h5t_c_s1(void) { return H5T_C_S1; }
 static inline hid_t h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hsize_t h5s_unlimited(void) { return H5S_UNLIMITED; }
+static inline hid_t h5p_file_create(void) { return H5P_FILE_CREATE; }
+static inline hid_t h5e_default(void) { return H5E_DEFAULT; }
+static inline hid_t h5t_std_u8le(void) { return H5T_STD_U8LE; }
+static inline hid_t h5t_std_u16le(void) { return H5T_STD_U16LE; }

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Shared helpers for reading real dataset layouts: finding the root, listing files, and pairing
+/// images with labels BY NAME. Pairing by sorted position would silently shift every label by
+/// one the moment a single file is missing, so a missing partner is always an error instead.
+struct DatasetLayout {
+    let dataset: String
+    /// The layout description repeated in every error message.
+    let expected: String
+
+    func error(_ problem: String, at url: URL) -> DataError {
+        .layout(dataset: dataset, path: url.path, problem: problem, expected: expected)
+    }
+
+    /// The first candidate (root itself, or root/<sub> for each sub) that contains all `markers`.
+    /// Accepting the parent as well as the dataset folder lets configs point at either.
+    func resolveRoot(_ root: URL, subdirectories: [String], markers: [String]) throws -> URL {
+        guard isDirectory(root) else {
+            throw error("the dataset root directory does not exist", at: root)
+        }
+        let candidates = [root] + subdirectories.map { root.appendingPathComponent($0, isDirectory: true) }
+        for c in candidates where markers.allSatisfy({ FileManager.default.fileExists(atPath: c.appendingPathComponent($0).path) }) {
+            return c
+        }
+        let missing = markers.first { !FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) } ?? markers[0]
+        throw error("the root exists but '\(missing)' was not found in it\(subdirectories.isEmpty ? "" : " or in \(subdirectories.joined(separator: ", "))")", at: root)
+    }
+
+    /// A split directory that must exist.
+    func requireDirectory(_ url: URL, what: String) throws {
+        guard isDirectory(url) else { throw error("the \(what) directory is missing", at: url) }
+    }
+
+    /// Files under `dir` whose name ends in one of `suffixes` (case-insensitive when
+    /// `ignoreCase`), as relative paths (recursive) mapped to their key: the relative path with
+    /// the matched suffix removed. Hidden files are skipped.
+    func files(under dir: URL, suffixes: [String], recursive: Bool, ignoreCase: Bool = false) -> [String: URL] {
+        var out: [String: URL] = [:]
+        let fm = FileManager.default
+        let relPaths: [String]
+        if recursive {
+            relPaths = (fm.enumerator(atPath: dir.path)?.allObjects as? [String]) ?? []
+        } else {
+            relPaths = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
+        }
+        for rel in relPaths {
+            let name = (rel as NSString).lastPathComponent
+            if name.hasPrefix(".") { continue }
+            let cmp = ignoreCase ? rel.lowercased() : rel
+            guard let suffix = suffixes.first(where: { cmp.hasSuffix(ignoreCase ? $0.lowercased() : $0) }) else { continue }
+            let url = dir.appendingPathComponent(rel)
+            if isDirectory(url) { continue }
+            out[String(rel.dropLast(suffix.count))] = url
+        }
+        return out
+    }
+
+    /// Pairs images and labels with equal keys, sorted by key. Any image without a label (or
+    /// label without an image) is an error naming that file and the partner that was looked for.
+    func pair(images: [String: URL], labels: [String: URL], labelHint: (String) -> String, imageHint: (String) -> String,
+              split: URL) throws -> [(key: String, image: URL, label: URL)] {
+        if let key = images.keys.sorted().first(where: { labels[$0] == nil }) {
+            let n = images.keys.filter { labels[$0] == nil }.count
+            throw error("image \(images[key]!.path) has no label (looked for \(labelHint(key)))" + (n > 1 ? "; \(n - 1) more images lack labels" : ""), at: images[key]!)
+        }
+        if let key = labels.keys.sorted().first(where: { images[$0] == nil }) {
+            let n = labels.keys.filter { images[$0] == nil }.count
+            throw error("label \(labels[key]!.path) has no image (looked for \(imageHint(key)))" + (n > 1 ? "; \(n - 1) more labels lack images" : ""), at: labels[key]!)
+        }
+        guard !images.isEmpty else { throw error("the split contains no images", at: split) }
+        return images.keys.sorted().map { (key: $0, image: images[$0]!, label: labels[$0]!) }
+    }
+
+    /// Names listed in a split file (one per line; blank lines and `#` comments skipped; only the
+    /// first whitespace-separated field is used).
+    func readList(_ url: URL) throws -> [String] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw error("the split list file is missing or unreadable", at: url)
+        }
+        let names = text.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty || t.hasPrefix("#") { return nil }
+            return t.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init)
+        }
+        guard !names.isEmpty else { throw error("the split list file is empty", at: url) }
+        return names
+    }
+}
+
+func isDirectory(_ url: URL) -> Bool {
+    var dir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: url.path, isDirectory: &dir) && dir.boolValue
+}
+
+/// Maps the generic split names to a dataset's own folder names (`train` → `training` for
+/// ADE20K), passing native names through, so experiments can say train/val everywhere.
+func nativeSplit(_ split: String, _ aliases: [String: String]) -> String { aliases[split] ?? split }
