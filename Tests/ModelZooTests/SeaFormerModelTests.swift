@@ -36,7 +36,9 @@ final class SeaFormerModelTests: XCTestCase {
     func testSummaryFLOPsOfTinyAt512() throws {
         let model = try SeaFormerVariant.tiny.segmentor(numClasses: 150)
         let image = Tensor.zeros([1, 512, 512, 3])
-        let summary = ModelSummary.measure(model, depth: 2) { _ = model.logits(image) }
+        var logits: Tensor?
+        let summary = ModelSummary.measure(model, depth: 2) { logits = model.logits(image) }
+        XCTAssertEqual(logits?.shape, [1, 64, 64, 150], "spec §5.9: logits 150×64×64 at 512×512")
         XCTAssertEqual(summary.parameters, 1_667_318)
         XCTAssertEqual(summary.mmcvFLOPs, 608_153_600)
         XCTAssertEqual(summary.macs, 562_569_216)
@@ -50,7 +52,9 @@ final class SeaFormerModelTests: XCTestCase {
 
     func testSummaryFLOPsOfTinyClassifierAt224() {
         let model = SeaFormerVariant.tiny.classifier()
-        let summary = ModelSummary.measure(model) { _ = model(Tensor.zeros([1, 224, 224, 3])) }
+        var scores: Tensor?
+        let summary = ModelSummary.measure(model) { scores = model(Tensor.zeros([1, 224, 224, 3])) }
+        XCTAssertEqual(scores?.shape, [1, 1000])
         // seaformer_count.py prints 101,511,168 but leaves out the AdaptiveAvgPool2d that mmcv
         // counts (input numel: 160·4·4 = 2,560), which our trace includes.
         XCTAssertEqual(summary.mmcvFLOPs, 101_511_168 + 2_560)
@@ -60,7 +64,7 @@ final class SeaFormerModelTests: XCTestCase {
     func testOutputShapesIncludingSizesThatDoNotDivideBy64() throws {
         let model = try SeaFormerVariant.tiny.segmentor(numClasses: 7)
         model.eval()
-        for (h, w) in [(64, 64), (75, 50)] {
+        for (h, w) in [(64, 64), (75, 50), (375, 500)] {
             let x = Tensor.normal([1, h, w, 3], generator: RandomGenerator(seed: 1))
             XCTAssertEqual(model.logits(x).shape, [1, (h + 7) / 8, (w + 7) / 8, 7])
             XCTAssertEqual(model.predict(x).shape, [1, h, w])
