@@ -78,7 +78,7 @@ public final class SyntheticDataset: Dataset {
         self.config = config
         let objectClasses = config.task == .segmentation ? config.numClasses - 1 : config.numClasses
         styles = (0..<objectClasses).map { ClassStyle(objectIndex: $0, of: objectClasses) }
-        let names = styles.enumerated().map { j, s in "\(s.shape)_\(s.texture)" + (j >= 25 ? "_\(j / 25)" : "") }
+        let names = styles.enumerated().map { j, s in "\(s.shape.rawValue)_\(s.texture.rawValue)" + (j >= 25 ? "_\(j / 25)" : "") }
         classNames = config.task == .segmentation ? ["background"] + names : names
         splitKey = config.split.utf8.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }  // FNV-1a
     }
@@ -130,14 +130,12 @@ public final class SyntheticDataset: Dataset {
     }
 }
 
-enum ShapeKind: CaseIterable, CustomStringConvertible {
+enum ShapeKind: String, CaseIterable {
     case ellipse, rectangle, triangle, star, blob
-    var description: String { "\(self)".lowercased() }
 }
 
-enum TextureKind: CaseIterable, CustomStringConvertible {
+enum TextureKind: String, CaseIterable {
     case stripes, checker, dots, shaded, speckle
-    var description: String { "\(self)".lowercased() }
 }
 
 /// What makes a class recognisable. Shape and texture cycle at different rates so that with
