@@ -68,6 +68,10 @@ public final class DataLoader {
         guard options.prefetch >= 1 else { throw LoaderError.invalidOption("prefetch must be ≥ 1, got \(options.prefetch)") }
         let sampler = try InfiniteSampler(count: dataset.count, batchSize: options.batchSize, shuffle: options.shuffle,
                                           dropLast: options.dropLast, seed: options.seed, epochs: options.epochs, state: state)
+        // Settle the engine's thread count on this (the training) thread: its lazy first read
+        // calls omp_set_num_threads, which applies to the calling thread only, and a worker's
+        // first random draw would otherwise be the one to trigger it.
+        _ = Engine.threads
         core = LoaderCore(dataset: dataset, transform: transform, sampler: sampler, seed: options.seed, prefetch: options.prefetch)
         core.start(workers: options.workers)
     }
