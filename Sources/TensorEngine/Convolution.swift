@@ -163,33 +163,78 @@ final class ConvPlan {
 /// dW[c, kh, kw] = Σ_{n,oh,ow} dy[n,oh,ow,c] · x[n, oh·sh − ph + kh·dh, ow·sw − pw + kw·dw, c], and
 /// db[c] = Σ dy. A channel-vectorised reduction over N·OH·OW per tap: each thread takes a range
 /// of output rows and accumulates into its own [KH·KW + 1, C] buffer, summed at the end.
-/// The input is first copied with zero columns left and right (width padding), so every tap is
-/// valid on every output column: no edge cases in the inner loops. Rows in the vertical padding
-/// are skipped instead. oneDNN's depthwise 5×5 backward-weights on NHWC takes a generic path
-/// 15× slower than its forward.
+/// For 5-wide kernels the output columns where all five taps fall inside the image run five
+/// taps per dy load; the few edge columns run tap by tap. Rows in the vertical padding are
+/// skipped. oneDNN's depthwise 5×5 backward-weights on NHWC takes a generic path 15× slower
+/// than its forward.
 func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tensor, Tensor?) {
     let c = g.cin, taps = g.kh * g.kw, oh = g.oh, ow = g.ow
-    let wp = g.iw + 2 * g.pw
-    let xpad = g.pw == 0 ? x : widthPadded(x, g.pw)
     let rows = g.n * oh
     let threads = max(1, min(Engine.threads, rows))
     let accLen = (taps + 1) * c
     let partials = Tensor.zeros([threads, accLen])
-    let xp = xpad.pointer, dyp = dy.pointer, accBase = partials.pointer
+    let xp = x.pointer, dyp = dy.pointer, accBase = partials.pointer
+    // Valid output columns of tap kw: 0 ≤ o·sw − pw + kw·dw < iw.
+    func validColumns(_ kw: Int) -> Range<Int> {
+        let off = kw * g.dw - g.pw
+        let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
+        let hi = min(ow, (g.iw - 1 - off) / g.sw + 1)
+        return lo..<max(lo, hi)
+    }
+    let columns = (0..<g.kw).map(validColumns)
+    // The five-tap paths serve 5-wide kernels of up to 7 rows (SeaFormer's 5×5); others go tap by tap.
+    let interior = g.kw == 5 && g.kh <= 7 ? columns[0].lowerBound..<max(columns[0].lowerBound, columns[4].upperBound) : 0..<0
     runOnThreads(threads) { t, nt in
         let acc = accBase + t * accLen
         for row in (rows * t / nt)..<(rows * (t + 1) / nt) {
             let n = row / oh, y = row % oh
             let dyRow = dyp + (n * oh + y) * ow * c
+            // Kernel rows inside the image; the interior columns take them two at a time (ten
+            // independent accumulator chains keep both FMA units busy; five leave them waiting).
+            var validRows: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+            var valid = 0
+            if !interior.isEmpty {
+                withUnsafeMutableBytes(of: &validRows) { raw in
+                    let v = raw.baseAddress!.assumingMemoryBound(to: Int.self)
+                    for kh in 0..<g.kh {
+                        let iy = y * g.sh - g.ph + kh * g.dh
+                        if iy >= 0 && iy < g.ih { v[valid] = kh; valid += 1 }
+                    }
+                    var i = 0
+                    while i < valid {
+                        let ka = v[i], kb = i + 1 < valid ? v[i + 1] : -1
+                        let xa = xp + (n * g.ih + y * g.sh - g.ph + ka * g.dh) * g.iw * c - g.pw * c
+                        if kb >= 0 {
+                            let xb = xp + (n * g.ih + y * g.sh - g.ph + kb * g.dh) * g.iw * c - g.pw * c
+                            tenTaps(acc + ka * g.kw * c, acc + kb * g.kw * c, dyRow, xa, xb, interior, g.sw * c, g.dw * c, c)
+                        } else {
+                            fiveTaps(acc + ka * g.kw * c, dyRow, xa, interior, g.sw * c, g.dw * c, c)
+                        }
+                        i += 2
+                    }
+                }
+            }
             for kh in 0..<g.kh {
                 let iy = y * g.sh - g.ph + kh * g.dh
                 if iy < 0 || iy >= g.ih { continue }
-                let xRow = xp + (n * g.ih + iy) * wp * c
+                // x + o·xStep + (kw·dw − pw)·c is tap kw of output column o.
+                let xRow = xp + (n * g.ih + iy) * g.iw * c
                 let accRow = acc + kh * g.kw * c
-                if g.kw == 5 {
-                    fiveTaps(accRow, dyRow, xRow, ow, g.sw * c, g.dw * c, c)
+                if interior.isEmpty {
+                    for kw in 0..<g.kw {
+                        let cols = columns[kw], xOff = (kw * g.dw - g.pw) * c
+                        tapAccumulate(accRow + kw * c, dyRow, xRow, cols.lowerBound, cols.upperBound, g.sw * c, xOff, c)
+                    }
                 } else {
-                    for kw in 0..<g.kw { tapAccumulate(accRow + kw * c, dyRow, xRow, 0, ow, g.sw * c, kw * g.dw * c, c) }
+                    // The few edge columns where some taps fall in the padding: valid taps only.
+                    var o = 0
+                    while o < ow {
+                        if o == interior.lowerBound { o = interior.upperBound; continue }
+                        for kw in 0..<g.kw where columns[kw].contains(o) {
+                            axpy(accRow + kw * c, dyRow + o * c, xRow + o * g.sw * c + (kw * g.dw - g.pw) * c, c)
+                        }
+                        o += 1
+                    }
                 }
             }
             if g.hasBias { rowSum(acc + taps * c, dyRow, ow, c) }
@@ -214,37 +259,20 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
     return (dw, db)
 }
 
-/// NHWC `x` with `pad` zero columns on both sides of every row: [N, H, W + 2·pad, C].
-private func widthPadded(_ x: Tensor, _ pad: Int) -> Tensor {
-    let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let out = Tensor(uninitializedShape: [n, h, w + 2 * pad, c])
-    let src = x.pointer, dst = out.pointer
-    let rowIn = w * c, rowOut = (w + 2 * pad) * c
-    parallelFor(n * h, grain: max(1, 4096 / max(rowOut, 1))) { r in
-        for row in r {
-            let d = dst + row * rowOut
-            d.update(repeating: 0, count: pad * c)
-            (d + pad * c).update(from: src + row * rowIn, count: rowIn)
-            (d + pad * c + rowIn).update(repeating: 0, count: pad * c)
-        }
-    }
-    return out
-}
-
-/// Five horizontal taps at once over output columns `0..<ow` (x padded so all are valid): one dy
-/// load feeds five products, so loads per product drop from 2 to 1.2.
+/// Five horizontal taps at once over output `columns` (all five taps inside the image): one dy
+/// load feeds five products, so loads per product drop from 2 to 1.2. `x + o·xStep` is tap 0.
 @inline(__always)
 private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                      _ ow: Int, _ xStep: Int, _ tapStep: Int, _ c: Int) {
-    typealias V = SIMD8<Float>
+                      _ columns: Range<Int>, _ xStep: Int, _ tapStep: Int, _ c: Int) {
+    typealias V = SIMD16<Float>
     @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) func add(_ p: UnsafeMutablePointer<Float>, _ v: V) {
         UnsafeMutableRawPointer(p).storeBytes(of: load(p) + v, as: V.self)
     }
     var cb = 0
-    while cb + 8 <= c {
+    while cb + 16 <= c {
         var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V()
-        for o in 0..<ow {
+        for o in columns {
             let d = load(dy + o * c + cb)
             let xb = x + o * xStep + cb
             a0 += d * load(xb)
@@ -254,13 +282,53 @@ private func fiveTaps(_ acc: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePoi
             a4 += d * load(xb + 4 * tapStep)
         }
         add(acc + cb, a0); add(acc + c + cb, a1); add(acc + 2 * c + cb, a2); add(acc + 3 * c + cb, a3); add(acc + 4 * c + cb, a4)
-        cb += 8
+        cb += 16
     }
     if cb < c {  // channel tail: one tap at a time
         for k in 0..<5 {
-            tapAccumulateScalar(acc + k * c, dy, x, 0, ow, xStep, k * tapStep, c, from: cb)
+            tapAccumulateScalar(acc + k * c, dy, x, columns.lowerBound, columns.upperBound, xStep, k * tapStep, c, from: cb)
         }
     }
+}
+
+/// `fiveTaps` for two kernel rows at once: one dy load feeds ten products.
+@inline(__always)
+private func tenTaps(_ accA: UnsafeMutablePointer<Float>, _ accB: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
+                     _ xA: UnsafeMutablePointer<Float>, _ xB: UnsafeMutablePointer<Float>,
+                     _ columns: Range<Int>, _ xStep: Int, _ tapStep: Int, _ c: Int) {
+    typealias V = SIMD16<Float>
+    var cb = 0
+    while cb + 16 <= c {
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V()
+        var b0 = V(), b1 = V(), b2 = V(), b3 = V(), b4 = V()
+        for o in columns {
+            let d = load16(dy + o * c + cb)
+            let pa = xA + o * xStep + cb, pb = xB + o * xStep + cb
+            a0 += d * load16(pa); b0 += d * load16(pb)
+            a1 += d * load16(pa + tapStep); b1 += d * load16(pb + tapStep)
+            a2 += d * load16(pa + 2 * tapStep); b2 += d * load16(pb + 2 * tapStep)
+            a3 += d * load16(pa + 3 * tapStep); b3 += d * load16(pb + 3 * tapStep)
+            a4 += d * load16(pa + 4 * tapStep); b4 += d * load16(pb + 4 * tapStep)
+        }
+        @inline(__always) func add(_ p: UnsafeMutablePointer<Float>, _ v: V) { store16(p, load16(p) + v) }
+        add(accA + cb, a0); add(accA + c + cb, a1); add(accA + 2 * c + cb, a2); add(accA + 3 * c + cb, a3); add(accA + 4 * c + cb, a4)
+        add(accB + cb, b0); add(accB + c + cb, b1); add(accB + 2 * c + cb, b2); add(accB + 3 * c + cb, b3); add(accB + 4 * c + cb, b4)
+        cb += 16
+    }
+    if cb < c {
+        for k in 0..<5 {
+            tapAccumulateScalar(accA + k * c, dy, xA, columns.lowerBound, columns.upperBound, xStep, k * tapStep, c, from: cb)
+            tapAccumulateScalar(accB + k * c, dy, xB, columns.lowerBound, columns.upperBound, xStep, k * tapStep, c, from: cb)
+        }
+    }
+}
+
+/// acc[0..<c] += d[0..<c] · x[0..<c].
+@inline(__always)
+private func axpy(_ acc: UnsafeMutablePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ c: Int) {
+    var i = 0
+    while i + 16 <= c { store16(acc + i, load16(acc + i) + load16(d + i) * load16(x + i)); i += 16 }
+    while i < c { acc[i] += d[i] * x[i]; i += 1 }
 }
 
 @inline(__always)
