@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// Options a dataset `type:` may take besides root and split. Each loader reads the fields it
 /// understands and rejects the ones that make no sense for it (`invalidOption`), so a typo'd
@@ -86,28 +87,8 @@ public enum DatasetRegistry {
 public func makeDataset(type: String, root: URL, split: String, options: DatasetOptions = DatasetOptions()) throws -> Dataset {
     guard let factory = DatasetRegistry.factory(type) else {
         let known = DatasetRegistry.types
-        throw DataError.unknownDataset(name: type, known: known, suggestion: nearestName(type, in: known))
+        throw DataError.unknownDataset(name: type, known: known, suggestion: nearestName(to: type, in: known))
     }
     return try factory(root, split, options)
 }
 
-/// The known name closest to `name` by edit distance, if it is plausibly a typo.
-func nearestName(_ name: String, in names: [String]) -> String? {
-    func distance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        for i in 1...a.count {
-            var cur = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            prev = cur
-        }
-        return prev[b.count]
-    }
-    let lower = Array(name.lowercased())
-    let best = names.map { ($0, distance(lower, Array($0))) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(2, name.count / 3) else { return nil }
-    return best.0
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// One registry per kind of part (backbone, head, model, …): a config's `type:` string → a
 /// builder. Builders read their own typed config from a `Decoder`, so any config source that
@@ -56,12 +57,7 @@ public struct RegistryError: Error, CustomStringConvertible, Equatable {
     }
 
     /// The registered name closest to the unknown one, if any is close.
-    public var suggestion: String? {
-        guard let name else { return nil }
-        let best = known.map { ($0, editDistance($0.lowercased(), name.lowercased())) }.min { $0.1 < $1.1 }
-        guard let best, best.1 <= max(2, name.count / 3) else { return nil }
-        return best.0
-    }
+    public var suggestion: String? { name.flatMap { nearestName(to: $0, in: known) } }
 
     public var description: String {
         let at = keyPath.isEmpty ? "" : " (\(keyPath).type)"
@@ -71,19 +67,4 @@ public struct RegistryError: Error, CustomStringConvertible, Equatable {
         let hint = suggestion.map { "; did you mean '\($0)'?" } ?? "; known \(kind)s: \(known.joined(separator: ", "))"
         return "unknown \(kind) '\(name)'\(at)\(hint)"
     }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-public func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    var prev = Array(0...b.count), cur = prev
-    for i in 1...a.count {
-        cur[0] = i
-        for j in 1..<(b.count + 1) {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&prev, &cur)
-    }
-    return prev[b.count]
 }

@@ -79,16 +79,7 @@ public func crossEntropy(logits: Tensor, target: Tensor, weight: Tensor? = nil, 
             acc[2 * t + 1] = weightSum
         }
     }
-    var lossTotal = 0.0, weightTotal = 0.0
-    for t in 0..<threads { lossTotal += partials[2 * t]; weightTotal += partials[2 * t + 1] }
-    let result: Tensor
-    switch reduction {
-    case .none: result = perPixel!
-    case .sum: result = Tensor(scalar: Float(lossTotal))
-    case .mean: result = Tensor(scalar: Float(lossTotal / weightTotal))  // 0/0 = NaN when all pixels are ignored, as torch
-    case .meanOverAll: result = Tensor(scalar: Float(lossTotal / Double(P)))
-    }
-    let denominator: Float = reduction == .mean ? Float(weightTotal) : (reduction == .meanOverAll ? Float(P) : 1)
+    let (result, denominator) = reduceCrossEntropy(partials, pixels: P, reduction: reduction, perPixel: perPixel)
     return result.record(inputs: [logits], name: "cross_entropy") { g in
         // The kernel reads target, lse and weight through raw pointers: keep them alive.
         withExtendedLifetime((target, lse, weight)) { [crossEntropyBackward(g)] }
@@ -109,6 +100,19 @@ public func crossEntropy(logits: Tensor, target: Tensor, weight: Tensor? = nil, 
             }
         }
         return out
+    }
+}
+
+/// Reduces per-thread `(Σ w·nll, Σ w)` partials of a cross entropy over `pixels` positions:
+/// the loss for `reduction` (`perPixel` for `.none`) and the denominator its gradient divides by.
+func reduceCrossEntropy(_ partials: [Double], pixels: Int, reduction: Reduction, perPixel: Tensor?) -> (Tensor, Float) {
+    var lossTotal = 0.0, weightTotal = 0.0
+    for t in stride(from: 0, to: partials.count, by: 2) { lossTotal += partials[t]; weightTotal += partials[t + 1] }
+    switch reduction {
+    case .none: return (perPixel!, 1)
+    case .sum: return (Tensor(scalar: Float(lossTotal)), 1)
+    case .mean: return (Tensor(scalar: Float(lossTotal / weightTotal)), Float(weightTotal))  // 0/0 = NaN when all pixels are ignored, as torch
+    case .meanOverAll: return (Tensor(scalar: Float(lossTotal / Double(pixels))), Float(pixels))
     }
 }
 

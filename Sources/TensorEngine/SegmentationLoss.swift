@@ -85,16 +85,7 @@ public func upsampledCrossEntropy(logits: Tensor, target: Tensor, alignCorners: 
             acc[2 * t + 1] = weightSum
         }
     }
-    var lossTotal = 0.0, weightTotal = 0.0
-    for t in 0..<threads { lossTotal += partials[2 * t]; weightTotal += partials[2 * t + 1] }
-    let result: Tensor
-    switch reduction {
-    case .none: result = perPixel!
-    case .sum: result = Tensor(scalar: Float(lossTotal))
-    case .mean: result = Tensor(scalar: Float(lossTotal / weightTotal))
-    case .meanOverAll: result = Tensor(scalar: Float(lossTotal / Double(P)))
-    }
-    let denominator: Float = reduction == .mean ? Float(weightTotal) : (reduction == .meanOverAll ? Float(P) : 1)
+    let (result, denominator) = reduceCrossEntropy(partials, pixels: P, reduction: reduction, perPixel: perPixel)
 
     return result.record(inputs: [logits], name: "upsampled_cross_entropy") { g in
         withExtendedLifetime((target, lse, weight)) { [backward(g)] }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import NeuralNet
+import TensorEngine
 @testable import ModelZoo
 
 /// Builds models from config nodes; JSON stands in for the YAML loader (both give a Decoder).

@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// A data config node that cannot be used: unknown `type:` or key, or a bad value. The key path
 /// is where the node sits in the config (`data.train.pipeline.2.crop_size`), so the experiment
@@ -21,28 +22,6 @@ public struct DataConfigError: Error, CustomStringConvertible, Equatable {
         let at = keyPath.isEmpty ? "" : "\(keyPath): "
         return at + message + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
     }
-}
-
-/// The closest of `known` to `name`, if it is close enough to be a likely typo.
-func nearestName(to name: String, in known: [String]) -> String? {
-    let best = known.map { ($0, levenshtein($0.lowercased(), name.lowercased())) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(2, name.count / 3) else { return nil }
-    return best.0
-}
-
-/// Edit distance for "did you mean" hints. (ModelZoo has its own; DataPipeline may not import it.)
-func levenshtein(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    var prev = Array(0...b.count), cur = prev
-    for i in 1...a.count {
-        cur[0] = i
-        for j in 1..<(b.count + 1) {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&prev, &cur)
-    }
-    return prev[b.count]
 }
 
 /// Any string key, to list the keys a config node actually has.

@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// The transform registry: a config node's `type:` → a builder that reads the node's typed
 /// config from a `Decoder` (the same pattern as ModelZoo's `Registry`, which DataPipeline may not
