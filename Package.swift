@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "ModelZoo", targets: ["ModelZoo"]),
         .library(name: "DataPipeline", targets: ["DataPipeline"]),
+        .library(name: "HDF5Store", targets: ["HDF5Store"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
     ],
     dependencies: [
@@ -33,12 +34,14 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
         .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
         .target(name: "DataPipeline", dependencies: ["TensorEngine", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
+        .target(name: "HDF5Store", dependencies: ["CHDF5"]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
         .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
+        .testTarget(name: "HDF5StoreTests", dependencies: ["HDF5Store"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
     ]
 )

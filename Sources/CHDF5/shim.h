@@ -22,3 +22,5 @@ static inline hid_t h5p_file_create(void) { return H5P_FILE_CREATE; }
 static inline hid_t h5e_default(void) { return H5E_DEFAULT; }
 static inline hid_t h5t_std_u8le(void) { return H5T_STD_U8LE; }
 static inline hid_t h5t_std_u16le(void) { return H5T_STD_U16LE; }
+static inline size_t h5t_variable(void) { return H5T_VARIABLE; }
+static inline hid_t h5p_file_access(void) { return H5P_FILE_ACCESS; }
