@@ -13,7 +13,7 @@ func runLoaderBenchmarks(stepMs: Double, quick: Bool) {
     print("loader: DataLoader, 2 workers, batch \(batch); segmentation: SeaFormer ADE20K train pipeline at 512×512 crops; imagenet: random_resized_crop 224 + flip + normalize")
     let results: [DatasetLoaderBenchmarkResult]
     do {
-        results = try benchmarkDatasetLoaders(imagesPerType: quick ? 8 : 32, batchSize: batch, batches: quick ? 1 : 4, workers: 2) {
+        results = try benchmarkDatasetLoaders(imagesPerType: quick ? 8 : 32, batchSize: batch, batches: quick ? 1 : 8, workers: 2) {
             FileHandle.standardError.write(Data("  \($0)\n".utf8))
         }
     } catch {
