@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
         .target(name: "DataPipeline", dependencies: ["TensorEngine", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
         .target(name: "HDF5Store", dependencies: ["CHDF5"]),
-        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "CDNNL"]),
+        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),

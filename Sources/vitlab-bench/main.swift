@@ -10,6 +10,8 @@
 //              2 cores are shared, and a descheduled OpenMP thread stalls a whole parallel region
 //   --kernels  only the kernel table; --models only the SeaFormer end-to-end table (ModelBench.swift)
 //   --variants T,S   SeaFormer variants of the model table (default T,S); --quick small sizes, 1 repeat
+//   --loader   only the loader table (LoaderBench.swift), which the full run prints last
+//   --step-ms T  the training step per batch of 8 the loader table compares against (default 830)
 import CDNNL
 import Foundation
 import ModelZoo
@@ -17,6 +19,7 @@ import ModelZoo
 
 var threads = 2, batch = 8, input = 256, compare = false, filter = "", verbose = false, rounds = 3
 var runKernels = true, runModels = true, quick = false
+var runLoader = true, stepMs = 830.0
 var variants: [SeaFormerVariant] = [.tiny, .small]
 var argi = 1
 let argv = CommandLine.arguments
@@ -34,9 +37,14 @@ while argi < argv.count {
     case "--compare": compare = true
     case "--verbose": verbose = true
     case "--rounds": rounds = value()
-    case "--kernels": runModels = false
-    case "--models": runKernels = false
+    case "--kernels": runModels = false; runLoader = false
+    case "--models": runKernels = false; runLoader = false
     case "--quick": quick = true
+    case "--loader": runKernels = false; runModels = false
+    case "--step-ms":
+        argi += 1
+        guard argi < argv.count, let v = Double(argv[argi]), v > 0 else { fatalError("--step-ms needs a positive number of milliseconds") }
+        stepMs = v
     case "--variants":
         argi += 1
         let names = argi < argv.count ? argv[argi].split(separator: ",").map(String.init) : []
@@ -49,13 +57,14 @@ while argi < argv.count {
     case "--filter":
         argi += 1
         filter = argi < argv.count ? argv[argi] : ""
-    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models] [--variants T,S] [--quick]")
+    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models | --loader] [--variants T,S] [--quick] [--step-ms T]")
     }
     argi += 1
 }
 Engine.threads = threads
 if !runKernels {
-    runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick)
+    if runModels { runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick) }
+    if runLoader { runLoaderBenchmarks(stepMs: stepMs, quick: quick) }
     exit(0)
 }
 
@@ -212,4 +221,7 @@ if !notes.isEmpty {
 
 if runModels {
     runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick)
+}
+if runLoader {
+    runLoaderBenchmarks(stepMs: stepMs, quick: quick)
 }
