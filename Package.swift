@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "ModelZoo", targets: ["ModelZoo"]),
         .library(name: "DataPipeline", targets: ["DataPipeline"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
     ],
     dependencies: [
@@ -33,12 +34,14 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
         .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
         .target(name: "DataPipeline", dependencies: ["TensorEngine", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Experiments", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
         .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "DataPipeline"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
     ]
 )
