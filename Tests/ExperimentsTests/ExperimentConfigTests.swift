@@ -25,8 +25,12 @@ final class ExperimentConfigTests: XCTestCase {
       optimizer: {type: adamw, lr: 0.001}
     """
 
+    /// Directories live until the test case ends (a discarded `d` would delete its file at once).
+    var dirs: [TempConfigDir] = []
+
     func write(_ text: String) throws -> (TempConfigDir, String) {
         let d = try TempConfigDir()
+        dirs.append(d)
         return (d, try d.write("x.yaml", text))
     }
 
@@ -55,7 +59,7 @@ final class ExperimentConfigTests: XCTestCase {
     func testUnknownTopLevelKeyFailsAtLoad() throws {
         let (d, f) = try write(Self.minimal + "\nchekpoint: {interval: 5}\n")
         XCTAssertEqual(configError { _ = try Experiment.load(file: f) }?.description,
-                       "\(d.path("x.yaml")):16:1 (chekpoint): unknown key; did you mean 'checkpoint'?")
+                       "\(d.path("x.yaml")):15:1 (chekpoint): unknown key; did you mean 'checkpoint'?")
     }
 
     func testOverrideOfUnknownPathSuggests() throws {
@@ -89,9 +93,9 @@ final class ExperimentConfigTests: XCTestCase {
         let (d, f) = try write(Self.minimal.replacingOccurrences(of: "iterations: 10", with: "iterations: ten"))
         XCTAssertEqual(configError { _ = try Experiment.load(file: f) }?.description,
                        "\(d.path("x.yaml")):13:15 (train.iterations): expected an integer, got 'ten'")
-        let (d2, f2) = try write(Self.minimal.replacingOccurrences(of: "type: adamw", with: "type: adamx"))
+        let (d2, f2) = try write(Self.minimal.replacingOccurrences(of: "type: adamw", with: "type: adamww"))
         XCTAssertEqual(configError { _ = try Experiment.load(file: f2) }?.description,
-                       "\(d2.path("x.yaml")):14:21 (train.optimizer.type): unknown value 'adamx'; did you mean 'adamw'?")
+                       "\(d2.path("x.yaml")):14:21 (train.optimizer.type): unknown value 'adamww'; did you mean 'adamw'?")
     }
 
     func testValueRangesAndModelValueErrorsAreLocated() throws {
@@ -118,7 +122,7 @@ final class ExperimentConfigTests: XCTestCase {
     func testDistillIsRejectedClearly() throws {
         let (d, f) = try write(Self.minimal + "\ndistill: {teacher: x}\n")
         XCTAssertEqual(configError { _ = try Experiment.load(file: f) }?.description,
-                       "\(d.path("x.yaml")):16:10 (distill): distillation arrives with the KD work; this build cannot run a 'distill' section. Remove the section (or train the student alone)")
+                       "\(d.path("x.yaml")):15:10 (distill): distillation arrives with the KD work; this build cannot run a 'distill' section. Remove the section (or train the student alone)")
     }
 
     func testQuickstartValidatesAndBuildsSeaFormerTiny() throws {
