@@ -85,6 +85,7 @@ public enum ConfigLoader {
         }
         var out = child
         out.value = .mapping(entries)
+        out.flow = child.flow && base.flow  // a one-line override must not fold a block mapping into one line
         return out
     }
 

@@ -122,13 +122,21 @@ func scalarLooksTyped(_ s: String) -> Bool {
 
 extension ConfigNode {
     /// Converts a composed Yams tree; `file` is the name shown in locations.
-    init(yams node: Node, file: String) throws {
+    init(yams node: Node, file: String, lines: [[Unicode.Scalar]] = []) throws {
+        // Yams 6.2.2 takes a collection's style from its END event, so every parsed collection
+        // reports `.any`; the source character at the node's mark tells flow (`[`, `{`) apart.
+        func startsFlow(_ m: Mark?) -> Bool {
+            guard let m, m.line >= 1, m.line <= lines.count, m.column >= 1, m.column <= lines[m.line - 1].count else { return false }
+            let c = lines[m.line - 1][m.column - 1]
+            return c == "[" || c == "{"
+        }
         func loc(_ m: Mark?) -> SourceLocation { SourceLocation(file: file, line: m?.line ?? 0, column: m?.column ?? 0) }
         switch node {
         case .scalar(let s):
             self.init(.scalar(s.string, quoted: s.style == .singleQuoted || s.style == .doubleQuoted), at: loc(s.mark))
         case .sequence(let s):
-            self.init(.sequence(try s.map { try ConfigNode(yams: $0, file: file) }), at: loc(s.mark), flow: s.style == .flow)
+            self.init(.sequence(try s.map { try ConfigNode(yams: $0, file: file, lines: lines) }), at: loc(s.mark),
+                      flow: s.style == .flow || startsFlow(s.mark))
         case .mapping(let m):
             var entries: [Entry] = []
             for (k, v) in m {
@@ -139,9 +147,9 @@ extension ConfigNode {
                     throw ConfigError(.syntax, at: loc(k.mark), keyPath: key, message: "duplicate key '\(key)' in one mapping",
                                       remedy: "keep one of them")
                 }
-                entries.append(Entry(key: key, keyLocation: loc(k.mark), value: try ConfigNode(yams: v, file: file)))
+                entries.append(Entry(key: key, keyLocation: loc(k.mark), value: try ConfigNode(yams: v, file: file, lines: lines)))
             }
-            self.init(.mapping(entries), at: loc(m.mark), flow: m.style == .flow)
+            self.init(.mapping(entries), at: loc(m.mark), flow: m.style == .flow || startsFlow(m.mark))
         case .alias(let a):
             throw ConfigError(.syntax, at: loc(a.mark), keyPath: "", message: "YAML aliases are not supported in experiment configs",
                               remedy: "use _base_ inheritance or write the value out")
@@ -157,7 +165,8 @@ extension ConfigNode {
             throw ConfigError(.syntax, at: SourceLocation(file: file, line: 0, column: 0), keyPath: "", message: "YAML syntax error: \(e)")
         }
         guard let composed else { return ConfigNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1)) }
-        return try ConfigNode(yams: composed, file: file)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+        return try ConfigNode(yams: composed, file: file, lines: lines)
     }
 
     /// The Yams tree, with quoting and flow style kept so the output reads like the input and
