@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ModelZoo", targets: ["ModelZoo"]),
         .library(name: "DataPipeline", targets: ["DataPipeline"]),
         .library(name: "HDF5Store", targets: ["HDF5Store"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
     ],
     dependencies: [
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
         .target(name: "DataPipeline", dependencies: ["TensorEngine", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
         .target(name: "HDF5Store", dependencies: ["CHDF5"]),
+        .target(name: "Experiments", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "HDF5Store",
+                                                    .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
         .testTarget(name: "HDF5StoreTests", dependencies: ["HDF5Store"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "DataPipeline", "TensorEngine"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CDNNL", "CHDF5", "CTurboJPEG", "CSpng"]),
     ]
 )

@@ -1,0 +1,164 @@
+import DataPipeline
+import Foundation
+import ModelZoo
+
+/// Checks everything a run would trip over, without building anything heavy: every key known,
+/// every type right, every registry name registered, every file there, every value in range.
+/// Meant for `runexp validate` and for CI over all experiment files; `_base_` files and types
+/// were already checked by loading. Model parts are decoded but not built (no parameters are
+/// allocated); transforms are built because they are cheap and their builders do the checks.
+public func validate(_ experiment: Experiment) throws {
+    try ExperimentValidator(experiment).run()
+}
+
+struct ExperimentValidator {
+    let e: Experiment
+    var c: ExperimentConfig { e.config }
+
+    init(_ e: Experiment) { self.e = e }
+
+    func fail(_ path: [String], _ message: String, remedy: String? = nil) -> ConfigError {
+        var p = path
+        var loc: SourceLocation?
+        while loc == nil && !p.isEmpty {
+            loc = e.root.node(at: p)?.location
+            if loc == nil { p.removeLast() }
+        }
+        return ConfigError(.invalidValue, at: loc ?? e.root.location, keyPath: path.joined(separator: "."), message: message, remedy: remedy)
+    }
+
+    func require(_ ok: Bool, _ path: [String], _ message: @autoclosure () -> String) throws {
+        if !ok { throw fail(path, message()) }
+    }
+
+    func run() throws {
+        let modelInfo = try checkModel()
+        try checkData(numClasses: modelInfo.numClasses)
+        try checkTrain()
+        try checkEval(segmentation: modelInfo.segmentation)
+    }
+
+    // MARK: model
+
+    enum ModelKeys: String, CodingKey { case type, backbone, head, numClasses = "num_classes" }
+
+    /// Mirrors the two built-in model builders' reads (registry names, part configs,
+    /// num_classes) without allocating parameters; other registered model types are built.
+    func checkModel() throws -> (numClasses: Int?, segmentation: Bool) {
+        let decoder = ConfigDecoder(c.model, at: ["model"])
+        return try decoder.with { d in
+            let type = try ModelRegistry.models.typeName(in: d)
+            guard type == "encoder_decoder" || type == "image_classifier" else {
+                _ = try ModelRegistry.models.build(from: d)
+                return (nil, true)
+            }
+            let k = try d.container(keyedBy: ModelKeys.self)
+            let backbone = try k.superDecoder(forKey: .backbone)
+            _ = try ModelRegistry.backbones.typeName(in: backbone)
+            _ = try SeaFormerBackboneConfig(from: backbone)
+            if type == "encoder_decoder" {
+                let head = try k.superDecoder(forKey: .head)
+                _ = try ModelRegistry.heads.typeName(in: head)
+                _ = try SegmentationHeadConfig(from: head)
+            }
+            let classes = try type == "encoder_decoder" ? k.decode(Int.self, forKey: .numClasses) : (k.decodeIfPresent(Int.self, forKey: .numClasses) ?? 1000)
+            try require(classes >= 1, ["model", "num_classes"], "must be at least 1, got \(classes)")
+            return (classes, type == "encoder_decoder")
+        }
+    }
+
+    // MARK: data
+
+    func checkData(numClasses: Int?) throws {
+        try checkSplit("train", c.data.train, numClasses: numClasses)
+        if let val = c.data.val { try checkSplit("val", val, numClasses: numClasses) }
+        if let b = c.data.train.batchSize, b != c.train.batchSize, e.root.node(at: ["train", "batch_size"]) != nil {
+            throw fail(["data", "train", "batch_size"], "is \(b) but train.batch_size is \(c.train.batchSize)", remedy: "set the training batch in one place")
+        }
+    }
+
+    func checkSplit(_ split: String, _ s: DataSplitConfig, numClasses: Int?) throws {
+        let base = ["data", split]
+        if let b = s.batchSize { try require(b >= 1, base + ["batch_size"], "must be at least 1, got \(b)") }
+        try require(s.workers >= 0, base + ["workers"], "must be ≥ 0, got \(s.workers)")
+        let path = base + ["dataset"]
+        if try e.datasetType(s.dataset, path: path) == "synthetic" {
+            let sc = try ConfigDecoder(s.dataset, at: path).decode(SyntheticDataset.Config.self)
+            if let n = numClasses, sc.task == .segmentation, n != sc.numClasses {
+                throw fail(path + ["num_classes"], "the synthetic dataset has \(sc.numClasses) classes but model.num_classes is \(n)",
+                           remedy: "make them equal")
+            }
+        } else {
+            let rc = try ConfigDecoder(s.dataset, at: path).decode(RealDatasetConfig.self)
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: rc.root, isDirectory: &isDir) || !isDir.boolValue {
+                // The loader fails fast on a missing root, with the expected layout in its message.
+                do {
+                    _ = try makeDataset(type: rc.type, root: URL(fileURLWithPath: rc.root), split: rc.split, options: rc.options)
+                } catch let err as DataError {
+                    throw ConfigError(.file, at: s.dataset["root"]?.location, keyPath: (path + ["root"]).joined(separator: "."), message: err.message)
+                }
+            }
+        }
+        if s.pipeline != nil { _ = try e.pipeline(split) }
+    }
+
+    // MARK: train
+
+    func checkTrain() throws {
+        let t = c.train, p = ["train"]
+        try require(t.iterations > 0, p + ["iterations"], "must be > 0, got \(t.iterations)")
+        try require(t.batchSize >= 1, p + ["batch_size"], "must be at least 1, got \(t.batchSize)")
+        try require(t.logInterval >= 1, p + ["log_interval"], "must be at least 1, got \(t.logInterval)")
+        if let g = t.gradClip { try require(g > 0, p + ["grad_clip", "max_norm"], "must be > 0, got \(g)") }
+        let o = t.optimizer, op = p + ["optimizer"]
+        try require(o.lr >= 0, op + ["lr"], "must be ≥ 0, got \(o.lr)")
+        try require(o.weightDecay >= 0, op + ["weight_decay"], "must be ≥ 0, got \(o.weightDecay)")
+        try require((0..<1).contains(o.momentum), op + ["momentum"], "must be in [0, 1), got \(o.momentum)")
+        try require(o.betas.count == 2 && o.betas.allSatisfy { (0..<1).contains($0) }, op + ["betas"], "needs two values in [0, 1), got \(o.betas)")
+        try require(o.eps > 0, op + ["eps"], "must be > 0, got \(o.eps)")
+        for (i, r) in o.paramwise.enumerated() {
+            let rp = op + ["paramwise", "\(i)"]
+            try require(!r.key.isEmpty, rp + ["key"], "must not be empty (it would match every parameter)")
+            try require(r.lrMult >= 0, rp + ["lr_mult"], "must be ≥ 0, got \(r.lrMult)")
+            try require(r.decayMult >= 0, rp + ["decay_mult"], "must be ≥ 0, got \(r.decayMult)")
+        }
+        let s = t.schedule, sp = p + ["schedule"]
+        try require(s.power > 0, sp + ["power"], "must be > 0, got \(s.power)")
+        try require(s.minLR >= 0 && s.minLR <= o.lr, sp + ["min_lr"], "must be in [0, lr = \(o.lr)], got \(s.minLR)")
+        if s.type == .step {
+            try require(!s.milestones.isEmpty, sp + ["milestones"], "step needs at least one milestone")
+            try require(zip(s.milestones, s.milestones.dropFirst()).allSatisfy { $0 < $1 } && s.milestones.allSatisfy { $0 > 0 && $0 < t.iterations },
+                        sp + ["milestones"], "must be ascending iterations in 1..<\(t.iterations), got \(s.milestones)")
+            try require(s.gamma > 0 && s.gamma <= 1, sp + ["gamma"], "must be in (0, 1], got \(s.gamma)")
+        }
+        try require(s.warmup.iterations >= 0 && s.warmup.iterations < t.iterations, sp + ["warmup", "iterations"],
+                    "must be in 0..<\(t.iterations) (train.iterations), got \(s.warmup.iterations)")
+        try require(s.warmup.ratio > 0 && s.warmup.ratio <= 1, sp + ["warmup", "ratio"], "must be in (0, 1], got \(s.warmup.ratio)")
+    }
+
+    // MARK: eval, checkpoint
+
+    func checkEval(segmentation: Bool) throws {
+        let v = c.eval, p = ["eval"]
+        if let i = v.interval { try require(i >= 1, p + ["interval"], "must be at least 1, got \(i)") }
+        if let crop = v.crop, let stride = v.stride {
+            try require(stride.height <= crop.height && stride.width <= crop.width, p + ["stride"],
+                        "must not exceed the crop \(crop) (windows would skip pixels), got \(stride)")
+        }
+        let metrics = v.metrics ?? (segmentation ? [.mIoU] : [.top1, .top5])
+        try require(!metrics.isEmpty, p + ["metrics"], "needs at least one metric")
+        let allowed: Set<MetricName> = segmentation ? [.mIoU, .mAcc, .aAcc] : [.top1, .top5]
+        if let bad = metrics.first(where: { !allowed.contains($0) }) {
+            throw fail(p + ["metrics"], "'\(bad.rawValue)' is not a \(segmentation ? "segmentation" : "classification") metric",
+                       remedy: "use \(allowed.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+        let k = c.checkpoint, kp = ["checkpoint"]
+        if let i = k.interval { try require(i >= 1, kp + ["interval"], "must be at least 1, got \(i)") }
+        try require(k.keepLast >= 1, kp + ["keep_last"], "must be at least 1, got \(k.keepLast)")
+        if let best = k.keepBest {
+            try require(metrics.contains(best), kp + ["keep_best"], "'\(best.rawValue)' is not among eval.metrics \(metrics.map(\.rawValue))")
+            try require(c.data.val != nil, kp + ["keep_best"], "needs a data.val section to evaluate on")
+        }
+    }
+}
