@@ -58,14 +58,7 @@ public func benchmarkLoader(imageSize: Int = 512, batchSize: Int = 8, batches: I
     }
     let stages = zip(["generate"] + names, totals).map { ($0, $1 / Double(max(profileSamples, 1)) / 1e6) }
 
-    let loader = try DataLoader(dataset: dataset, transform: pipeline,
-                                options: .init(batchSize: batchSize, workers: workers, prefetch: max(2, 2 * workers), seed: seed))
-    defer { loader.shutdown() }
-    _ = try loader.next()
-    let start = DispatchTime.now().uptimeNanoseconds
-    var images = 0
-    for _ in 0..<batches { images += try loader.next()!.images.shape[0] }
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let (images, seconds) = try timeLoader(dataset, pipeline, batchSize: batchSize, batches: batches, workers: workers, seed: seed)
     return LoaderBenchmarkResult(imageSize: imageSize, batchSize: batchSize, workers: workers, images: images, seconds: seconds,
                                  stageMilliseconds: stages)
 }
@@ -133,15 +126,7 @@ public func benchmarkDatasetLoaders(types: [String] = DatasetFixtures.types + ["
         }
         let classification = type == "imagenet"
         let pipeline = classification ? classificationTrainPipeline() : seaformerTrainPipeline(crop: crop)
-        let loader = try DataLoader(dataset: dataset, transform: pipeline,
-                                    options: .init(batchSize: batchSize, workers: workers, prefetch: max(2, 2 * workers), seed: seed))
-        defer { loader.shutdown() }
-        // Warm-up: worker threads and the buffer pool.
-        _ = try loader.next()
-        let start = DispatchTime.now().uptimeNanoseconds
-        var images = 0
-        for _ in 0..<batches { images += try loader.next()!.images.shape[0] }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let (images, seconds) = try timeLoader(dataset, pipeline, batchSize: batchSize, batches: batches, workers: workers, seed: seed)
         results.append(DatasetLoaderBenchmarkResult(
             type: type, imageSize: size, format: format, bytesPerImage: bytes,
             pipeline: classification ? "random_resized_crop 224, flip, normalize" : "SeaFormer ADE20K train, crop \(crop)",
@@ -169,4 +154,18 @@ private func isPNG(_ url: URL) -> Bool {
     guard let h = FileHandle(forReadingAtPath: url.path) else { return false }
     defer { try? h.close() }
     return h.readData(ofLength: 1).first == 0x89
+}
+
+/// Images delivered and seconds taken for `batches` batches after one warm-up batch (which
+/// starts the worker threads and fills the buffer pool).
+private func timeLoader(_ dataset: Dataset, _ pipeline: Pipeline, batchSize: Int, batches: Int, workers: Int,
+                        seed: UInt64) throws -> (images: Int, seconds: Double) {
+    let loader = try DataLoader(dataset: dataset, transform: pipeline,
+                                options: .init(batchSize: batchSize, workers: workers, prefetch: max(2, 2 * workers), seed: seed))
+    defer { loader.shutdown() }
+    _ = try loader.next()
+    let start = DispatchTime.now().uptimeNanoseconds
+    var images = 0
+    for _ in 0..<batches { images += try loader.next()!.images.shape[0] }
+    return (images, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }

@@ -62,15 +62,8 @@ public func crossEntropy(logits: Tensor, target: Tensor, weight: Tensor? = nil, 
             for p in (P * t / n)..<(P * (t + 1) / n) {
                 let v = tgt[p]
                 if v == ignore { lp[p] = 0; np?[p] = 0; continue }
-                guard v >= 0 && v < Float(K) && v == v.rounded(.down) else {
-                    preconditionFailure("crossEntropy: target value \(v) at element \(p) is not a class index in [0, \(K)) nor ignoreIndex \(ignoreIndex)")
-                }
-                let c = Int(v), row = src + p * K
-                let m = reduceMaxContiguous(row, K)
-                let l = m + Foundation.log(fastExpSum(row, K, shift: m, scale: 1, store: nil))
+                let (l, loss, w) = pixelCrossEntropy(src + p * K, K, target: v, weights: wp, op: "crossEntropy", at: p, ignoreIndex: ignoreIndex)
                 lp[p] = l
-                let w = wp?[c] ?? 1
-                let loss = w * (l - row[c])
                 np?[p] = loss
                 lossSum += Double(loss)
                 weightSum += Double(w)
@@ -101,6 +94,22 @@ public func crossEntropy(logits: Tensor, target: Tensor, weight: Tensor? = nil, 
         }
         return out
     }
+}
+
+/// Cross entropy of one pixel's `K` logits against class `target` (not the ignore index):
+/// its log-sum-exp, weighted loss and weight. A target that is not a class index stops with a
+/// message naming the op, the value and the pixel.
+@inline(__always)
+func pixelCrossEntropy(_ z: UnsafePointer<Float>, _ K: Int, target v: Float, weights: UnsafePointer<Float>?, op: String, at p: Int,
+                       ignoreIndex: Int) -> (lse: Float, loss: Float, weight: Float) {
+    guard v >= 0 && v < Float(K) && v == v.rounded(.down) else {
+        preconditionFailure("\(op): target value \(v) at element \(p) is not a class index in [0, \(K)) nor ignoreIndex \(ignoreIndex)")
+    }
+    let c = Int(v)
+    let m = reduceMaxContiguous(z, K)
+    let l = m + Foundation.log(fastExpSum(z, K, shift: m, scale: 1, store: nil))
+    let w = weights?[c] ?? 1
+    return (l, w * (l - z[c]), w)
 }
 
 /// Reduces per-thread `(Σ w·nll, Σ w)` partials of a cross entropy over `pixels` positions:

@@ -67,15 +67,9 @@ public func upsampledCrossEntropy(logits: Tensor, target: Tensor, alignCorners: 
                 for x in 0..<W {
                     let p = row * W + x, v = tgt[p]
                     if v == ignore { lp[p] = 0; np?[p] = 0; continue }
-                    guard v >= 0 && v < Float(K) && v == v.rounded(.down) else {
-                        preconditionFailure("upsampledCrossEntropy: target value \(v) at pixel \(p) is not a class index in [0, \(K)) nor ignoreIndex \(ignoreIndex)")
-                    }
                     blend(n, y, x, z, 0, K)
-                    let m = reduceMaxContiguous(z, K)
-                    let l = m + Foundation.log(fastExpSum(z, K, shift: m, scale: 1, store: nil))
+                    let (l, loss, wt) = pixelCrossEntropy(z, K, target: v, weights: wp, op: "upsampledCrossEntropy", at: p, ignoreIndex: ignoreIndex)
                     lp[p] = l
-                    let c = Int(v), wt = wp?[c] ?? 1
-                    let loss = wt * (l - z[c])
                     np?[p] = loss
                     lossSum += Double(loss)
                     weightSum += Double(wt)
