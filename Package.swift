@@ -18,11 +18,13 @@ let package = Package(
         .library(name: "DataPipeline", targets: ["DataPipeline"]),
         .library(name: "HDF5Store", targets: ["HDF5Store"]),
         .library(name: "Experiments", targets: ["Experiments"]),
+        .executable(name: "runexp", targets: ["runexp"]),
         .executable(name: "vitlab-bench", targets: ["vitlab-bench"]),
     ],
     dependencies: [
         // From the local package mirror (see README): YAML for dataset metadata and experiments.
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
     ],
     targets: [
         // System-library shims: a module map and a header each, nothing else.
@@ -38,6 +40,8 @@ let package = Package(
         .target(name: "HDF5Store", dependencies: ["CHDF5"]),
         .target(name: "Experiments", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "HDF5Store",
                                                     .product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "runexp", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "TensorEngine",
+                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "CDNNL"]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),

@@ -1,0 +1,19 @@
+import DataPipeline
+import ModelZoo
+
+/// Every name a config can use, by kind: what `runexp list` prints.
+public enum Catalog {
+    public static var kinds: [(kind: String, names: [String])] {
+        ModelRegistry.names + [
+            ("datasets", ["synthetic"] + DatasetRegistry.types.sorted()),
+            ("transforms", TransformRegistry.standard.names),
+            ("optimizers", OptimizerType.allCases.map(\.rawValue)),
+            ("schedules", ScheduleType.allCases.map(\.rawValue)),
+            ("metrics", MetricName.allCases.map(\.rawValue)),
+            ("eval_modes", EvalMode.allCases.map(\.rawValue)),
+        ]
+    }
+
+    /// The names of one kind; nil (with the known kinds) when `kind` is not one.
+    public static func names(of kind: String) -> [String]? { kinds.first { $0.kind == kind }?.names }
+}

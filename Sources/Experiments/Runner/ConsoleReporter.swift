@@ -1,0 +1,102 @@
+import Foundation
+
+/// Shows a run to the person who started it and keeps `log.txt`.
+///
+/// On a terminal a single live line is redrawn (iteration/total, loss, lr, images/s, ETA, at
+/// most 5 times a second), and log rows, evaluations and checkpoints are printed above it. When
+/// stdout is a pipe or a file (CI, nohup, a sweep) only the plain log lines are printed, so the
+/// output stays greppable. `log.txt` always gets the plain lines, with a timestamp.
+public final class ConsoleReporter: RunnerHook {
+    let interactive: Bool
+    let echo: Bool
+    private var log: FileHandle?
+    private var lastDraw = Date.distantPast
+    private var recentSeconds: [Double] = []
+    private var lineShown = false
+    private var runStart = Date()
+
+    /// `echo: false` keeps the console silent (tests); log.txt is written either way.
+    public init(echo: Bool = true, interactive: Bool = isatty(STDOUT_FILENO) == 1) {
+        self.echo = echo
+        self.interactive = interactive && echo
+    }
+
+    public func beforeRun(_ runner: Runner) {
+        let url = runner.directory.log
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        log = try? FileHandle(forWritingTo: url)
+        _ = try? log?.seekToEnd()
+        runStart = Date()
+        let c = runner.experiment.config
+        emit("run \(c.name): \(runner.total) iterations, batch \(runner.experiment.trainBatchSize), \(runner.model.parameterCount) parameters, seed \(c.seed), ViTLab \(ViTLabVersion.string) (\(ViTLabVersion.gitDescription))")
+        emit("run directory: \(runner.directory.url.path)")
+    }
+
+    public func afterIteration(_ runner: Runner, _ r: IterationRecord) {
+        recentSeconds.append(r.seconds)
+        if recentSeconds.count > 20 { recentSeconds.removeFirst() }
+        guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || r.iteration == r.total else { return }
+        lastDraw = Date()
+        let perIteration = recentSeconds.reduce(0, +) / Double(recentSeconds.count)
+        let eta = perIteration * Double(r.total - r.iteration)
+        draw(String(format: "iter %d/%d  loss %.4f  lr %.3e  %.1f img/s  ETA %@", r.iteration, r.total, r.loss, r.lr,
+                    Double(r.images) / max(r.seconds, 1e-9), Self.duration(eta)))
+    }
+
+    public func afterLogRow(_ runner: Runner, _ row: MetricsLog.TrainRow) {
+        let perIteration = recentSeconds.isEmpty ? 0 : recentSeconds.reduce(0, +) / Double(recentSeconds.count)
+        emit(String(format: "iter %d/%d  loss %.4f  lr %.3e  %.1f img/s  ETA %@", row.iteration, runner.total, row.loss, row.lr,
+                    row.throughput, Self.duration(perIteration * Double(runner.total - row.iteration))))
+    }
+
+    public func evaluationProgress(_ runner: Runner, done: Int, total: Int) {
+        guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || done == total else { return }
+        lastDraw = Date()
+        draw("evaluating \(done)/\(total)")
+    }
+
+    public func afterEvaluation(_ runner: Runner, _ result: EvaluationResult) {
+        emit(String(format: "eval @ iter %d: %@  (%d images, %.1f s)", runner.iteration, result.summary(), result.images, result.seconds))
+    }
+
+    public func afterCheckpoint(_ runner: Runner, _ file: URL) { emit("checkpoint: \(file.path)") }
+
+    public func note(_ runner: Runner, _ message: String) { emit(message) }
+
+    public func afterRun(_ runner: Runner, error: Error?) {
+        if let error {
+            emit("stopped: \(error)")
+        } else {
+            emit("done in \(Self.duration(Date().timeIntervalSince(runStart))): \(runner.iteration)/\(runner.total) iterations" +
+                 (runner.best.map { String(format: "; best %@ %.2f at iter %d", $0.metric, $0.value * 100, $0.iteration) } ?? ""))
+        }
+        try? log?.close()
+        log = nil
+    }
+
+    /// A permanent line: above the live line on a terminal, a plain line otherwise, and in log.txt.
+    func emit(_ line: String) {
+        if echo {
+            if lineShown { print("\r\u{1B}[2K", terminator: "") ; lineShown = false }
+            print(line)
+            fflush(stdout)
+        }
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate, .withFullTime, .withSpaceBetweenDateAndTime])
+        log?.write(Data("\(stamp)  \(line)\n".utf8))
+    }
+
+    private func draw(_ text: String) {
+        print("\r\u{1B}[2K" + text, terminator: "")
+        fflush(stdout)
+        lineShown = true
+    }
+
+    /// `1h02m`, `4m05s`, `12s`.
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
+    }
+}

@@ -1,0 +1,291 @@
+import DataPipeline
+import Foundation
+import ModelZoo
+import NeuralNet
+import TensorEngine
+
+/// How `Runner` is asked to run.
+public struct RunOptions {
+    /// The run directory; default `<output_dir>/<name>` from the config.
+    public var directory: URL?
+    /// Continue from `last_checkpoint` (a fresh start when the directory has none).
+    public var resume = false
+    /// Shown when the run is interrupted: the command that continues it.
+    public var resumeCommand: String?
+    /// Stop after this many iterations in this process (the run's total is unchanged): for
+    /// splitting a run across jobs, and for tests of resume.
+    public var stopAfter: Int?
+
+    public init(directory: URL? = nil, resume: Bool = false, resumeCommand: String? = nil, stopAfter: Int? = nil) {
+        self.directory = directory; self.resume = resume; self.resumeCommand = resumeCommand; self.stopAfter = stopAfter
+    }
+}
+
+/// What a finished (or stopped) run produced.
+public struct RunSummary {
+    public var directory: RunDirectory
+    public var iteration: Int
+    public var total: Int
+    /// The last evaluation of this process (nil when none ran).
+    public var lastEvaluation: EvaluationResult?
+    public var lastCheckpoint: URL?
+    public var best: BestScore?
+    public var metrics: MetricsLog
+}
+
+/// The iteration-based training loop (mmengine's IterBasedTrainLoop + its checkpoint, logger
+/// and evaluation hooks, in one place): builds the model, optimizer, schedule and loader from
+/// an experiment; trains; evaluates every `eval.interval`; checkpoints every
+/// `checkpoint.interval`; resumes exactly; stops cleanly on SIGINT/SIGTERM and on a
+/// non-finite loss.
+///
+/// Exact resume: a checkpoint holds the model, the optimizer state, the global random stream
+/// (dropout, drop path), the sampler position (augmentations are seeded per sample, so
+/// no data is replayed) and the unfinished log window. With the same thread count, a resumed
+/// run computes the same losses bit for bit as an uninterrupted one.
+public final class Runner {
+    public let experiment: Experiment
+    public let directory: RunDirectory
+    public let model: Module
+    public let optimizer: Optimizer
+    public let schedule: LRSchedule
+    public let options: RunOptions
+    public var hooks: [RunnerHook]
+    /// Iterations completed.
+    public private(set) var iteration = 0
+    public var total: Int { experiment.config.train.iterations }
+    public private(set) var metrics: MetricsLog
+    public private(set) var best: BestScore?
+    public private(set) var lastCheckpoint: URL?
+    /// The checkpoint this run resumed from, if any.
+    public private(set) var resumedFrom: URL?
+
+    private var sampler = SamplerState()
+    private var logWindow: [Float] = []
+    private var windowImages = 0
+    private var windowSeconds = 0.0
+    private var evaluator: Evaluator?
+    private var lastEvaluation: EvaluationResult?
+    private let configText: String
+
+    /// Prepares everything that can fail before training: the run directory (writable, room
+    /// for checkpoints), the model and optimizer, and, with `resume`, the checkpoint.
+    public init(experiment: Experiment, options: RunOptions = RunOptions(), hooks: [RunnerHook] = []) throws {
+        self.experiment = experiment
+        self.options = options
+        self.hooks = hooks
+        let c = experiment.config
+        directory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        configText = try experiment.resolvedYAML()
+        metrics = MetricsLog(runName: c.name)
+
+        RandomGenerator.manualSeed(c.seed)
+        model = try experiment.buildModel()
+        model.train()
+        optimizer = c.train.optimizer.make(for: model)
+        schedule = c.train.schedule.make(baseLR: c.train.optimizer.lr, iterations: c.train.iterations)
+
+        let existing = try directory.lastCheckpoint() ?? directory.periodicCheckpoints().last?.url
+        if let existing, !options.resume {
+            throw RunError.runExists(path: directory.url.path, checkpoint: "checkpoints/" + existing.lastPathComponent)
+        }
+        let parameterFloats = model.namedParameters().reduce(0) { $0 + $1.1.count }
+        let stateFloats = model.stateDict().values.reduce(0) { $0 + $1.count }
+        let bytes = Int64(4 * (stateFloats + parameterFloats * c.train.optimizer.stateTensorsPerParameter)) + (1 << 20)
+        try directory.prepare(checkpointBytes: bytes)
+        if options.resume, let existing { try restore(from: existing) }
+        if c.data.val != nil { evaluator = try Evaluator(experiment: experiment) }
+    }
+
+    /// Loads a checkpoint of this run after checking that the config is the one it started with.
+    private func restore(from file: URL) throws {
+        if let saved = try? String(contentsOf: directory.config, encoding: .utf8), saved != configText {
+            throw RunError.configChanged(run: directory.url.path, differences: lineDifferences(old: saved, new: configText))
+        }
+        let checkpoint: TrainingCheckpoint
+        do { checkpoint = try TrainingCheckpoint.read(from: file) } catch {
+            throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
+        }
+        do {
+            try model.load(state: checkpoint.model)
+            try optimizer.load(state: checkpoint.optimizer)
+        } catch {
+            throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
+        }
+        iteration = checkpoint.iteration
+        RandomGenerator.global.state = checkpoint.rng
+        sampler = checkpoint.sampler
+        logWindow = checkpoint.logWindow
+        best = checkpoint.best
+        lastCheckpoint = file
+        resumedFrom = file
+        if FileManager.default.fileExists(atPath: directory.metrics.path) {
+            metrics = try MetricsLog.read(from: directory.metrics)
+            metrics.drop(after: iteration)
+        }
+        if checkpoint.threads != Engine.threads {
+            pendingNotes.append("warning: the checkpoint was written with \(checkpoint.threads) threads and this process uses \(Engine.threads); results will differ from an uninterrupted run in the last bits")
+        }
+    }
+    private var pendingNotes: [String] = []
+
+    /// Trains to `train.iterations` (or `stopAfter`), evaluating and checkpointing on the way.
+    /// Throws `RunError.interrupted` after a SIGINT/SIGTERM (with a checkpoint written) and
+    /// `RunError.nonFinite` when the loss diverges (no checkpoint written).
+    @discardableResult
+    public func run() throws -> RunSummary {
+        StopSignal.install()
+        defer { StopSignal.uninstall() }
+        do {
+            try train()
+            hooks.forEach { $0.afterRun(self, error: nil) }
+        } catch {
+            hooks.forEach { $0.afterRun(self, error: error) }
+            throw error
+        }
+        return RunSummary(directory: directory, iteration: iteration, total: total, lastEvaluation: lastEvaluation,
+                          lastCheckpoint: lastCheckpoint, best: best, metrics: metrics)
+    }
+
+    private func train() throws {
+        let c = experiment.config
+        if !FileManager.default.fileExists(atPath: directory.config.path) { try writeAtomically(configText, to: directory.config) }
+        hooks.forEach { $0.beforeRun(self) }
+        if let from = resumedFrom { note("resumed from \(from.path) at iteration \(iteration)/\(total)") }
+        else if options.resume { note("--resume: no checkpoint in \(directory.url.path); starting from iteration 0") }
+        pendingNotes.forEach(note)
+        guard iteration < total else {
+            note("the run is already complete (\(iteration)/\(total) iterations)")
+            return
+        }
+        let loader = try DataLoader(dataset: experiment.dataset("train"), transform: experiment.pipeline("train"),
+                                    options: .init(batchSize: experiment.trainBatchSize, workers: c.data.train.workers, seed: c.seed),
+                                    resumeFrom: sampler)
+        defer { loader.shutdown() }
+        let trained = optimizer.parameters.map(\.tensor)
+        let stopAt = options.stopAfter.map { min(total, iteration + $0) } ?? total
+        var lastTick = Date()
+
+        while iteration < stopAt {
+            let lr = Double(schedule.lr(at: iteration))
+            optimizer.lr = Float(lr)
+            guard let batch = try loader.next() else { preconditionFailure("an iteration-based loader never ends") }
+            let loss = try computeLoss(batch)
+            let value = loss.item()
+            guard value.isFinite else {
+                throw RunError.nonFinite(what: "loss is \(value)", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
+            }
+            optimizer.zeroGrad()
+            loss.backward()
+            if let maxNorm = c.train.gradClip {
+                let norm = clipGradNorm(trained, maxNorm: maxNorm)
+                guard norm.isFinite else {
+                    optimizer.zeroGrad()
+                    throw RunError.nonFinite(what: "gradient norm is \(norm)", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
+                }
+            }
+            optimizer.step()
+            optimizer.zeroGrad()
+            iteration += 1
+            sampler = loader.samplerState
+
+            let now = Date()
+            let seconds = now.timeIntervalSince(lastTick)
+            lastTick = now
+            logWindow.append(value)
+            windowImages += batch.indices.count
+            windowSeconds += seconds
+            let record = IterationRecord(iteration: iteration, total: total, loss: value, lr: lr, images: batch.indices.count, seconds: seconds)
+            hooks.forEach { $0.afterIteration(self, record) }
+
+            if iteration % c.train.logInterval == 0 || iteration == total { try logRow(lr: lr) }
+            var improved = false
+            if evaluator != nil, (c.eval.interval.map { iteration % $0 == 0 } ?? false) || iteration == total {
+                improved = try evaluate()
+            }
+            let checkpointInterval = c.checkpoint.interval ?? c.eval.interval
+            let stopping = StopSignal.pending != nil || iteration == stopAt
+            if (checkpointInterval.map { iteration % $0 == 0 } ?? false) || stopping || improved {
+                let state = checkpointState()
+                if (checkpointInterval.map { iteration % $0 == 0 } ?? false) || stopping { try writeCheckpoint(state) }
+                if improved { try state.write(to: directory.best) }
+            }
+            if let signal = StopSignal.pending {
+                throw RunError.interrupted(signal: signal, iteration: iteration, total: total, checkpoint: lastCheckpoint?.path ?? "?",
+                                           resume: options.resumeCommand ?? "runexp run \(experiment.root.location.file) --resume")
+            }
+            lastTick = Date()  // evaluation and checkpoint time is not training throughput
+        }
+    }
+
+    /// The training loss of a batch for the model's task.
+    private func computeLoss(_ batch: Batch) throws -> Tensor {
+        guard let labels = batch.labels else {
+            throw RunError.incompatibleCheckpoint(file: batch.sources.first ?? "?", reason: "training samples carry no labels")
+        }
+        switch model {
+        case let segmentor as EncoderDecoder: return segmentor.loss(batch.images, labels: labels)
+        case let classifier as ImageClassifier: return crossEntropy(logits: classifier(batch.images), target: labels)
+        default: preconditionFailure("Runner: no training loss for \(type(of: model))")
+        }
+    }
+
+    private func logRow(lr: Double) throws {
+        guard !logWindow.isEmpty else { return }
+        let mean = Float(logWindow.reduce(0.0) { $0 + Double($1) } / Double(logWindow.count))
+        let row = MetricsLog.TrainRow(iteration: iteration, loss: mean, lr: lr,
+                                      throughput: windowSeconds > 0 ? Float(Double(windowImages) / windowSeconds) : 0)
+        metrics.train.append(row)
+        try metrics.write(to: directory.metrics)
+        logWindow.removeAll()
+        windowImages = 0
+        windowSeconds = 0
+        hooks.forEach { $0.afterLogRow(self, row) }
+    }
+
+    /// Evaluates, records the result, and says whether the `keep_best` metric improved.
+    private func evaluate() throws -> Bool {
+        guard let evaluator else { return false }
+        hooks.forEach { $0.beforeEvaluation(self) }
+        let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }
+        lastEvaluation = result
+        metrics.classNames = result.classNames
+        metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: result.metrics,
+                                             perClassIoU: result.perClassIoU?.map { Float($0) }, perClassAccuracy: result.perClassAccuracy?.map { Float($0) }))
+        try metrics.write(to: directory.metrics)
+        hooks.forEach { $0.afterEvaluation(self, result) }
+        guard let key = experiment.config.checkpoint.keepBest?.rawValue, let value = result.metrics[key], !value.isNaN else { return false }
+        if let b = best, b.value >= value { return false }
+        best = BestScore(metric: key, value: value, iteration: iteration)
+        return true
+    }
+
+    private func checkpointState() -> TrainingCheckpoint {
+        TrainingCheckpoint(iteration: iteration, model: model.stateDict(), optimizer: optimizer.stateDict(), rng: RandomGenerator.global.state,
+                           sampler: sampler, logWindow: logWindow, seed: experiment.config.seed, threads: Engine.threads,
+                           config: configText, best: best)
+    }
+
+    /// Writes `iter_N.h5`, points `last_checkpoint` at it, then removes periodic checkpoints
+    /// beyond `keep_last` (oldest first; never the one just written).
+    private func writeCheckpoint(_ state: TrainingCheckpoint) throws {
+        let file = directory.checkpoint(iteration: iteration)
+        try state.write(to: file)
+        try directory.setLastCheckpoint(file)
+        lastCheckpoint = file
+        let keep = experiment.config.checkpoint.keepLast
+        let all = directory.periodicCheckpoints()
+        for old in all.dropLast(keep) where old.url != file { try? FileManager.default.removeItem(at: old.url) }
+        hooks.forEach { $0.afterCheckpoint(self, file) }
+    }
+
+    private func note(_ message: String) { hooks.forEach { $0.note(self, message) } }
+}
+
+/// Lines only in `old` (prefixed "-") and only in `new` ("+"), in file order.
+func lineDifferences(old: String, new: String) -> [String] {
+    let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let setA = Set(a), setB = Set(b)
+    return a.filter { !setB.contains($0) }.map { "- " + $0 } + b.filter { !setA.contains($0) }.map { "+ " + $0 }
+}
