@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Debian packages ViTLab builds against and installs the missing ones when run as
 # root (one `apt-get update`, then one `apt-get install`). Otherwise prints the exact command.
+# Then checks the Python packages of tools/plot_run.py and pip-installs them when missing.
 set -euo pipefail
 
 missing=()
@@ -15,18 +16,34 @@ have_pc libturbojpeg || missing+=(libturbojpeg0-dev)
 have_pc spng || missing+=(libspng-dev)
 command -v h5dump >/dev/null 2>&1 || missing+=(hdf5-tools)
 
+status=0
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: all system libraries present (oneDNN, HDF5, libjpeg-turbo, libspng)"
-    exit 0
-fi
-cmd="apt-get install -y --no-install-recommends ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
+elif [ "$(id -u)" -ne 0 ]; then
+    cmd="apt-get install -y --no-install-recommends ${missing[*]}"
     echo "deps: missing Debian packages: ${missing[*]}" >&2
     echo "deps: install them with:  sudo apt-get update && sudo $cmd" >&2
-    exit 1
+    status=1
+else
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+    echo "deps: installed ${missing[*]}"
 fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-$cmd >/dev/null
-echo "deps: installed ${missing[*]}"
+
+# Python packages for tools/plot_run.py. Optional: the Swift build does not need Python, so a
+# failure here only prints what to run and never fails the script.
+req="$(dirname "$0")/requirements.txt"
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "deps: python3 not found; tools/plot_run.py needs it with: python3 -m pip install -r $req" >&2
+elif python3 -c "import h5py, matplotlib" 2>/dev/null; then
+    echo "deps: Python plotting packages present (h5py, matplotlib)"
+elif python3 -m pip --version >/dev/null 2>&1; then
+    echo "deps: installing Python packages from $req"
+    python3 -m pip install -q -r "$req" ||
+        echo "deps: pip install failed; for tools/plot_run.py run: python3 -m pip install -r $req (Debian python: apt-get install python3-h5py python3-matplotlib)" >&2
+else
+    echo "deps: pip not available; for tools/plot_run.py run: python3 -m pip install -r $req" >&2
+fi
+exit $status
