@@ -100,7 +100,9 @@ public final class Runner {
     /// Loads a checkpoint of this run after checking that the config is the one it started with.
     private func restore(from file: URL) throws {
         if let saved = try? String(contentsOf: directory.config, encoding: .utf8), saved != configText {
-            throw RunError.configChanged(run: directory.url.path, differences: lineDifferences(old: saved, new: configText))
+            let old = try ConfigLoader.load(yaml: saved, name: directory.config.path)
+            let differences = configDifferences(old: old, new: experiment.root)
+            if !differences.isEmpty { throw RunError.configChanged(run: directory.url.path, differences: differences) }
         }
         let checkpoint: TrainingCheckpoint
         do { checkpoint = try TrainingCheckpoint.read(from: file) } catch {
@@ -282,10 +284,26 @@ public final class Runner {
     private func note(_ message: String) { hooks.forEach { $0.note(self, message) } }
 }
 
-/// Lines only in `old` (prefixed "-") and only in `new` ("+"), in file order.
-func lineDifferences(old: String, new: String) -> [String] {
-    let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let setA = Set(a), setB = Set(b)
-    return a.filter { !setB.contains($0) }.map { "- " + $0 } + b.filter { !setA.contains($0) }.map { "+ " + $0 }
+/// The settings that differ between two configs, one line per key path:
+/// `train.optimizer.lr: 1.0e-3 → 0.5` (`(absent)` for keys only one side has).
+func configDifferences(old: ConfigNode, new: ConfigNode) -> [String] {
+    let a = old.leaves(), b = new.leaves()
+    let before = Dictionary(a, uniquingKeysWith: { x, _ in x }), after = Dictionary(b, uniquingKeysWith: { x, _ in x })
+    var lines: [String] = []
+    for (path, value) in a where after[path] != value { lines.append("\(path): \(value) → \(after[path] ?? "(absent)")") }
+    for (path, value) in b where before[path] == nil { lines.append("\(path): (absent) → \(value)") }
+    return lines
+}
+
+extension ConfigNode {
+    /// Every scalar with its dotted key path (list items by index), in document order.
+    func leaves(prefix: String = "") -> [(String, String)] {
+        switch value {
+        case .scalar(let s, _): return [(prefix, isNull ? "null" : s)]
+        case .sequence(let items):
+            return items.isEmpty ? [(prefix, "[]")] : items.enumerated().flatMap { $1.leaves(prefix: prefix + "[\($0)]") }
+        case .mapping(let entries):
+            return entries.isEmpty ? [(prefix, "{}")] : entries.flatMap { $0.value.leaves(prefix: prefix.isEmpty ? $0.key : prefix + "." + $0.key) }
+        }
+    }
 }

@@ -5,8 +5,9 @@ import Foundation
 public enum ViTLabVersion {
     public static let string = "0.5.0"
 
-    /// `git describe`-like text of the working tree the process runs in: the commit, with
-    /// "+dirty" when files differ from it; "unknown" outside a git checkout. Read once.
+    /// The commit of the source tree the running binary was built in (binaries live in its
+    /// `.build/`), with "+dirty" when tracked files differ from it; "unknown" when the binary is
+    /// not inside a git checkout. Read once.
     public static let gitDescription: String = {
         guard let commit = git(["rev-parse", "--short=12", "HEAD"]) else { return "unknown" }
         let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
@@ -17,6 +18,7 @@ public enum ViTLabVersion {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["git"] + arguments
+        if let dir = Bundle.main.executableURL?.deletingLastPathComponent() { p.currentDirectoryURL = dir }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
