@@ -162,7 +162,7 @@ struct Info: ParsableCommand {
             RandomGenerator.manualSeed(e.config.seed)
             let model = try e.buildModel()
             let isSegmentor = model is EncoderDecoder
-            let parts = try (size ?? (isSegmentor ? "512" : "224")).split(separator: "x").map { s -> Int in
+            let parts = try (size ?? (isSegmentor ? "512" : "224")).split(separator: "x", omittingEmptySubsequences: false).map { s -> Int in
                 guard let n = Int(s), n > 0 else { throw ValidationError("--size takes H or HxW with positive integers, got '\(size ?? "")'") }
                 return n
             }

@@ -144,9 +144,9 @@ public final class Evaluator {
     }
 }
 
-/// A distinct, stable colour for class `i` (bit-interleaved like the VOC palette).
+/// A distinct, stable colour for class `i`: the VOC palette (class 0 black), bit-interleaved.
 func defaultColour(_ i: Int) -> [UInt8] {
-    var r = 0, g = 0, b = 0, c = i + 1
+    var r = 0, g = 0, b = 0, c = i
     for shift in stride(from: 7, through: 0, by: -1) {
         r |= (c & 1) << shift; g |= ((c >> 1) & 1) << shift; b |= ((c >> 2) & 1) << shift
         c >>= 3
