@@ -141,6 +141,6 @@ final class RunexpCLITests: XCTestCase {
         let py = try finish(start(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, run.checkpoint(iteration: 12).path, run.metrics.path], in: d.url))
         if py.status != 0 && py.stderr.contains("No module named 'h5py'") { throw XCTSkip("h5py missing (make deps installs it)") }
         XCTAssertEqual(py.status, 0, py.stderr)
-        XCTAssertEqual(py.stdout, "12 (4, 1, 1, 96) (4, 1, 1, 96) 12 [2] 8\n[4, 8, 12] (3, 4) ['background', 'ellipse_stripes']\n")
+        XCTAssertEqual(py.stdout, "12 (4, 1, 1, 96) (4, 1, 1, 96) 12 [2] 8\n12 [4, 8, 12] (3, 4) ['background', 'ellipse_stripes']\n")
     }
 }
