@@ -131,7 +131,7 @@ final class ExperimentConfigTests: XCTestCase {
         XCTAssertEqual(e.config.train.iterations, 1500)
         XCTAssertEqual(e.trainBatchSize, 8)
         XCTAssertEqual(e.config.train.optimizer.type, .adamw)
-        XCTAssertEqual(e.config.train.optimizer.lr, 3e-4)
+        XCTAssertEqual(e.config.train.optimizer.lr, 6e-4)
         XCTAssertEqual(e.config.train.optimizer.paramwise.map(\.key), ["decode_head"])
         XCTAssertEqual(e.config.train.optimizer.paramwise.first?.lrMult, 10)
         XCTAssertEqual(e.config.train.schedule.warmup.iterations, 100)
