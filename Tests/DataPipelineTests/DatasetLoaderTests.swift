@@ -272,6 +272,21 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertEqual(Set(real.idMap!.table), Set(1...40))
     }
 
+    /// The shipped split is the standard one: 795 train + 654 test, disjoint, covering all 1449
+    /// labeled images; the test list starts 1, 2, 9, 14 as splits.mat's testNdxs does.
+    func testShippedNYUv2SplitIsTheStandard795And654() throws {
+        let file = DatasetMetadata.defaultDirectory.appendingPathComponent("nyuv2_splits.yaml")
+        let layout = DatasetLayout(dataset: "nyuv2", expected: "")
+        let train = try NYUv2Dataset.splitIndices(file, split: "train", count: 1449, layout: layout)
+        let test = try NYUv2Dataset.splitIndices(file, split: "test", count: 1449, layout: layout)
+        XCTAssertEqual(train.count, 795)
+        XCTAssertEqual(test.count, 654)
+        XCTAssertTrue(Set(train).isDisjoint(with: test))
+        XCTAssertEqual(Set(train + test), Set(0..<1449))
+        XCTAssertEqual(Array(test.prefix(6)), [0, 1, 8, 13, 14, 15], "0-based")
+        XCTAssertEqual(Array(train.prefix(4)), [2, 3, 4, 5])
+    }
+
     func testNYUv2ExtractedLayout() throws {
         let r = root("nyu-ext")
         try F.nyuv2Extracted(r, train: [("0003", 0, F.label([0, 1, 40], fill: 2)), ("0001", 1, F.label([], fill: 1))],
