@@ -233,7 +233,7 @@ final class DatasetLoaderTests: XCTestCase {
             XCTAssertEqual(test.count, 1)
             XCTAssertEqual(try test.load(0).label!.values[1], 1)
         }
-        // Errors: index outside 1…N, empty list (the shipped placeholder), raw id beyond 894, not HDF5.
+        // Errors: index outside 1…N, empty list, raw id beyond 894, not HDF5.
         let mat = r.appendingPathComponent("ub/nyu_depth_v2_labeled.mat")
         let badSplit = try nyuSplits(r, train: [4], test: [1])
         assertDataError([badSplit.path, "index 4", "1…3"]) { try NYUv2Dataset(root: mat, split: "train", options: DatasetOptions(splitFile: badSplit)) }
