@@ -37,6 +37,40 @@ public final class HDF5File: HDF5Location {
         }
     }
 
+    /// Creates a file that lives in memory only (HDF5's core driver, no backing store); its bytes
+    /// are taken with `image()`. `url` names it in messages. Atomic writes build files this way so
+    /// that the disk is touched by plain POSIX writes whose failures (a full disk) are clean
+    /// errors: libhdf5 1.10 can crash at exit after a failed write to a real file.
+    static func createInMemory(named url: URL) throws -> HDF5File {
+        try HDF5Lock.withLock {
+            let fapl = strongCloseAccessList()
+            defer { H5Pclose(fapl) }
+            H5Pset_fapl_core(fapl, 1 << 20, hbool_t(0))
+            let id = H5Fcreate(url.path, h5f_acc_trunc(), h5p_default(), fapl)
+            guard id >= 0 else {
+                throw HDF5Error(operation: "create in-memory file", file: url.path, object: "",
+                                reason: libraryReason("the file could not be created"), remedy: "Check available memory.")
+            }
+            return HDF5File(url: url, id: id, writable: true)
+        }
+    }
+
+    /// The complete file as bytes (flushed first), as it would be on disk.
+    func image() throws -> [UInt8] {
+        try HDF5Lock.withLock {
+            let fid = try checkedID("take file image")
+            guard H5Fflush(fid, H5F_SCOPE_GLOBAL) >= 0 else {
+                throw error("take file image", "", libraryReason("flush failed"), "Check available memory.")
+            }
+            let size = H5Fget_file_image(fid, nil, 0)
+            guard size > 0 else { throw error("take file image", "", libraryReason("no image"), "Check available memory.") }
+            var bytes = [UInt8](repeating: 0, count: Int(size))
+            let got = bytes.withUnsafeMutableBytes { H5Fget_file_image(fid, $0.baseAddress, $0.count) }
+            guard got == size else { throw error("take file image", "", libraryReason("short image"), "Check available memory.") }
+            return bytes
+        }
+    }
+
     /// Opens an existing file.
     public static func open(_ url: URL, mode: Mode = .readOnly) throws -> HDF5File {
         try HDF5Lock.withLock {

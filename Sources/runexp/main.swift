@@ -25,7 +25,7 @@ struct ExperimentOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a config value, e.g. --set train.iterations=200 (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
-    @Option(help: "Engine threads (default: OMP_NUM_THREADS, else all cores).")
+    @Option(help: "Engine threads (default: VITLAB_THREADS, else OMP_NUM_THREADS, else all cores).")
     var threads: Int?
 
     func load() throws -> Experiment {
@@ -35,6 +35,12 @@ struct ExperimentOptions: ParsableArguments {
         }
         return try Experiment.load(file: experiment, overrides: overrides)
     }
+}
+
+/// A command-level failure with its message (exit 1).
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Runs `body`; a failure prints `error: <message>` on stderr and exits with the error's code.
@@ -63,6 +69,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Continue from the run's last checkpoint (starts fresh when there is none).")
     var resume = false
 
+    @Flag(help: "With --resume: continue even though the config changed (the differences are logged).")
+    var acceptConfigChanges = false
+
     @Option(help: "The run directory (default: <output_dir>/<name> from the config).")
     var output: String?
 
@@ -73,11 +82,13 @@ struct Run: ParsableCommand {
         try reporting {
             let e = try options.load()
             try Experiments.validate(e)
-            var resumeCommand = ["runexp", "run", options.experiment] + options.overrides.flatMap { ["--set", $0] }
+            // The command as the user typed it (.build/release/runexp, or runexp on PATH).
+            var resumeCommand = [CommandLine.arguments[0], "run", options.experiment] + options.overrides.flatMap { ["--set", $0] }
             if let output { resumeCommand += ["--output", output] }
             if let t = options.threads { resumeCommand += ["--threads", String(t)] }
             let runOptions = RunOptions(directory: output.map { URL(fileURLWithPath: $0) }, resume: resume,
-                                        resumeCommand: (resumeCommand + ["--resume"]).map(quoted).joined(separator: " "))
+                                        resumeCommand: (resumeCommand + ["--resume"]).map(quoted).joined(separator: " "),
+                                        acceptConfigChanges: acceptConfigChanges)
             let runner = try Runner(experiment: e, options: runOptions, hooks: [ConsoleReporter(echo: !quiet)])
             let summary = try runner.run()
             guard !quiet else { return }
@@ -99,7 +110,7 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var options: ExperimentOptions
 
-    @Option(help: "A checkpoint file, or 'last' / 'best' for the run's own (default: last).")
+    @Option(help: "A checkpoint file, or 'last' / 'best' for the run's own.")
     var checkpoint = "last"
 
     @Option(help: "The run directory when --checkpoint is last/best (default: <output_dir>/<name>).")
@@ -111,17 +122,21 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reporting {
             let e = try options.load()
+            try Experiments.validate(e)
             let run = RunDirectory(output.map { URL(fileURLWithPath: $0) }
                                    ?? URL(fileURLWithPath: e.config.outputDir).appendingPathComponent(e.config.name))
             let file: URL
             switch checkpoint {
             case "last":
-                guard let last = try run.lastCheckpoint() else {
-                    throw RunError.incompatibleCheckpoint(file: run.lastCheckpointPointer.path, reason: "the run has no checkpoint yet; train it with `runexp run \(options.experiment)` or pass --checkpoint FILE")
+                guard let last = try run.latestCheckpoint() else {
+                    throw CommandError("\(run.url.path) has no checkpoint yet; train it with `runexp run \(options.experiment)` or pass --checkpoint FILE")
                 }
                 file = last
             case "best": file = run.best
             default: file = URL(fileURLWithPath: checkpoint)
+            }
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                throw CommandError("no checkpoint at \(file.path)" + (checkpoint == "best" ? " (the run has not evaluated with checkpoint.keep_best yet)" : ""))
             }
             RandomGenerator.manualSeed(e.config.seed)
             let model = try e.buildModel()

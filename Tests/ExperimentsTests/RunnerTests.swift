@@ -198,6 +198,33 @@ final class RunnerTests: XCTestCase {
         }
     }
 
+    func testAcceptConfigChangesContinuesAndRecordsTheNewConfig() throws {
+        let base = ["train.iterations=4", "eval.interval=null", "checkpoint.keep_best=null"]
+        let (e, d) = try experiment(base)
+        let dir = d.url.appendingPathComponent("run")
+        try runner(e, dir, stopAfter: 2, hook: RecordingHook()).run()
+        let (changed, _) = try experiment(base + ["train.optimizer.lr=2.0e-4"])
+        let hook = RecordingHook()
+        let r = try Runner(experiment: changed, options: RunOptions(directory: dir, resume: true, acceptConfigChanges: true),
+                           hooks: [hook, ConsoleReporter(echo: false)])
+        XCTAssertEqual(r.iteration, 2)
+        try r.run()
+        XCTAssertEqual(hook.losses.count, 2)
+        XCTAssertTrue(hook.notes.contains { $0.contains("train.optimizer.lr: 1.0e-3 → 2.0e-4") }, "\(hook.notes)")
+        XCTAssertTrue(try String(contentsOf: RunDirectory(dir).config, encoding: .utf8).contains("lr: 2.0e-4"))
+    }
+
+    /// A fresh start in a directory whose earlier attempt died before its first checkpoint
+    /// records its own config, so a later --resume compares against the right one.
+    func testAFreshStartReplacesTheConfigOfAnAttemptWithoutCheckpoints() throws {
+        let (e, d) = try experiment(["train.iterations=1", "eval.interval=null", "checkpoint.keep_best=null"])
+        let dir = RunDirectory(d.url.appendingPathComponent("run"))
+        try FileManager.default.createDirectory(at: dir.url, withIntermediateDirectories: true)
+        try "name: old\n".write(to: dir.config, atomically: true, encoding: .utf8)
+        try runner(e, dir.url, hook: RecordingHook()).run()
+        XCTAssertEqual(try String(contentsOf: dir.config, encoding: .utf8), try e.resolvedYAML())
+    }
+
     func testResumeWithoutACheckpointStartsFresh() throws {
         let (e, d) = try experiment(["train.iterations=1", "eval.interval=null", "checkpoint.keep_best=null"])
         let hook = RecordingHook()
@@ -211,8 +238,8 @@ final class RunnerTests: XCTestCase {
         let blocker = d.url.appendingPathComponent("file")
         try Data("x".utf8).write(to: blocker)
         XCTAssertThrowsError(try runner(e, blocker.appendingPathComponent("run"), hook: RecordingHook())) { error in
-            guard case let RunError.notWritable(path, _) = error as! RunError else { return XCTFail("\(error)") }
-            XCTAssertEqual(path, blocker.appendingPathComponent("run").path)
+            // The message names the path component that blocks it.
+            XCTAssertEqual(error as? RunError, .notWritable(path: blocker.path, reason: "it exists and is not a directory"))
             XCTAssertTrue("\(error)".contains("--output"))
         }
         XCTAssertThrowsError(try runner(e, blocker, hook: RecordingHook())) { error in

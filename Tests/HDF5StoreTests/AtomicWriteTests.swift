@@ -34,6 +34,43 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["best.h5"])
     }
 
+    /// A full disk: a 1 MiB tmpfs cannot hold a 2 MiB file. The error says so, the previous file
+    /// stays byte-identical, no temporary file is left, and the process keeps working (libhdf5
+    /// never sees the failed write: files are built in memory and written with POSIX calls).
+    /// Needs root to mount the tmpfs; skipped otherwise.
+    func testFullDiskIsACleanErrorAndKeepsThePreviousFile() throws {
+        let dir = try makeTestDirectory(self)
+        let mountPoint = dir.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/mount")
+        p.arguments = ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint.path]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { throw XCTSkip("mount is not available") }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here (needs root)") }
+        addTeardownBlock {
+            let u = Process()
+            u.executableURL = URL(fileURLWithPath: "/bin/umount")
+            u.arguments = [mountPoint.path]
+            try? u.run()
+            u.waitUntilExit()
+        }
+        let url = mountPoint.appendingPathComponent("iter_1.h5")
+        try HDF5File.writeAtomically(to: url) { try $0.write([Float](repeating: 1, count: 1000), shape: [1000], at: "model/w") }
+        let before = try Data(contentsOf: url)
+        XCTAssertThrowsError(try HDF5File.writeAtomically(to: url) { f in
+            try f.write([Float](repeating: 2, count: 512 * 1024), shape: [512 * 1024], at: "model/w")
+        }) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("No space left on device"), message)
+            XCTAssertTrue(message.contains("Free disk space"), message)
+        }
+        XCTAssertEqual(try Data(contentsOf: url), before)
+        XCTAssertEqual(try leftovers(mountPoint), [])
+        XCTAssertEqual(try HDF5File.open(url).read(Float.self, at: "model/w").count, 1000)
+    }
+
     func testUnwritableOrMissingDirectoryNamesTheDirectory() throws {
         let dir = try makeTestDirectory(self)
         let missing = dir.appendingPathComponent("no/such/dir")

@@ -14,6 +14,7 @@ public final class ConsoleReporter: RunnerHook {
     private var recentSeconds: [Double] = []
     private var lineShown = false
     private var runStart = Date()
+    private var trained = 0
 
     /// `echo: false` keeps the console silent (tests); log.txt is written either way.
     public init(echo: Bool = true, interactive: Bool = isatty(STDOUT_FILENO) == 1) {
@@ -33,6 +34,7 @@ public final class ConsoleReporter: RunnerHook {
     }
 
     public func afterIteration(_ runner: Runner, _ r: IterationRecord) {
+        trained += 1
         recentSeconds.append(r.seconds)
         if recentSeconds.count > 20 { recentSeconds.removeFirst() }
         guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || r.iteration == r.total else { return }
@@ -65,7 +67,10 @@ public final class ConsoleReporter: RunnerHook {
 
     public func afterRun(_ runner: Runner, error: Error?) {
         if let error {
-            emit("stopped: \(error)")
+            // The caller reports the error itself (runexp on stderr); the log keeps it too.
+            emit("stopped: \(error)", echo: false)
+        } else if trained == 0 {
+            emit("nothing to train: \(runner.iteration)/\(runner.total) iterations done")
         } else {
             emit("done in \(Self.duration(Date().timeIntervalSince(runStart))): \(runner.iteration)/\(runner.total) iterations" +
                  (runner.best.map { String(format: "; best %@ %.2f at iter %d", $0.metric, $0.value * 100, $0.iteration) } ?? ""))
@@ -75,8 +80,8 @@ public final class ConsoleReporter: RunnerHook {
     }
 
     /// A permanent line: above the live line on a terminal, a plain line otherwise, and in log.txt.
-    func emit(_ line: String) {
-        if echo {
+    func emit(_ line: String, echo: Bool = true) {
+        if echo && self.echo {
             if lineShown { print("\r\u{1B}[2K", terminator: "") ; lineShown = false }
             print(line)
             fflush(stdout)

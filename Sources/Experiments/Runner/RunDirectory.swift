@@ -36,6 +36,12 @@ public struct RunDirectory {
         return file
     }
 
+    /// The checkpoint to continue from: the one `last_checkpoint` names, else (the pointer lost)
+    /// the newest `iter_N.h5`.
+    public func latestCheckpoint() throws -> URL? {
+        try lastCheckpoint() ?? periodicCheckpoints().last?.url
+    }
+
     /// Periodic checkpoints on disk, oldest first.
     public func periodicCheckpoints() -> [(iteration: Int, url: URL)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
@@ -51,28 +57,36 @@ public struct RunDirectory {
     }
 
     /// Creates the directories and proves they are writable, and checks that the disk has room for
-    /// `checkpointBytes` twice over (the new checkpoint is written beside the previous one before
-    /// the rename), so a problem is reported before the first iteration rather than at the
-    /// first checkpoint.
-    public func prepare(checkpointBytes: Int64, freeBytes: (URL) -> Int64? = RunDirectory.freeBytes) throws {
-        for dir in [url, checkpoints] {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) {
-                guard isDir.boolValue else { throw RunError.notWritable(path: dir.path, reason: "it exists and is not a directory") }
-            } else {
-                do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-                    throw RunError.notWritable(path: dir.path, reason: Self.reason(error))
-                }
-            }
-        }
+    /// `copies` checkpoints of `checkpointBytes` (those kept plus the next one, which is written
+    /// beside them before the oldest is removed), so a problem is reported before the first
+    /// iteration rather than at the first checkpoint.
+    public func prepare(checkpointBytes: Int64, copies: Int = 2, freeBytes: (URL) -> Int64? = RunDirectory.freeBytes) throws {
+        try makeDirectories(checkpoints)
         // access(W_OK) says yes to root on a read-only mount; writing a probe file is the real test.
         let probe = checkpoints.appendingPathComponent(".write-probe-\(getpid())")
         guard FileManager.default.createFile(atPath: probe.path, contents: Data(count: 4096)) else {
             throw RunError.notWritable(path: checkpoints.path, reason: String(cString: strerror(errno)))
         }
         try? FileManager.default.removeItem(at: probe)
-        if let free = freeBytes(checkpoints), free < 2 * checkpointBytes {
-            throw RunError.diskFull(path: checkpoints.path, needed: 2 * checkpointBytes, available: free)
+        let needed = Int64(copies) * checkpointBytes
+        if let free = freeBytes(checkpoints), free < needed {
+            throw RunError.diskFull(path: checkpoints.path, needed: needed, available: free)
+        }
+    }
+
+    /// `mkdir -p` with the system's own reason on failure ("Permission denied", "Not a directory").
+    private func makeDirectories(_ target: URL) throws {
+        var path = ""
+        for part in target.path.split(separator: "/") {
+            path += "/" + part
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+                guard isDir.boolValue else { throw RunError.notWritable(path: path, reason: "it exists and is not a directory") }
+                continue
+            }
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                throw RunError.notWritable(path: path, reason: String(cString: strerror(errno)))
+            }
         }
     }
 

@@ -33,10 +33,10 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
         case let .configChanged(run, differences):
             let shown = differences.prefix(8).joined(separator: "\n  ")
             let more = differences.count > 8 ? "\n  … and \(differences.count - 8) more" : ""
-            return "the config differs from the one the run in \(run) was started with (its config.yaml):\n  \(shown)\(more)\nA resumed run must use the same config to continue exactly. Use the same file and --set options, or start a new run with --output DIR."
+            return "the config differs from the one the run in \(run) was started with (its config.yaml):\n  \(shown)\(more)\nA resumed run must use the same config to continue exactly. Use the same file and --set options, or start a new run with --output DIR; to continue these weights under the new settings anyway, add --accept-config-changes."
         case let .nonFinite(what, iteration, lr, lastCheckpoint):
             let keep = lastCheckpoint.map { "The last good checkpoint is \($0) (untouched)" } ?? "No checkpoint had been written yet"
-            return "the \(what) at iteration \(iteration) (lr \(String(format: "%.3g", lr))); the run stopped before updating the weights. \(keep). Lower train.optimizer.lr, add train.grad_clip: {max_norm: 1.0} or a longer warm-up, then resume or restart."
+            return "the \(what) at iteration \(iteration) (lr \(String(format: "%.3g", lr))); the run stopped before updating the weights. \(keep). Lower train.optimizer.lr, add train.grad_clip: {max_norm: 1.0} or lengthen the warm-up, then continue from that checkpoint with --resume --accept-config-changes, or start over with --output DIR."
         case let .interrupted(signal, iteration, total, checkpoint, resume):
             return "\(Self.signalName(signal)): stopped after iteration \(iteration)/\(total); checkpoint written to \(checkpoint). Resume with:\n  \(resume)"
         }

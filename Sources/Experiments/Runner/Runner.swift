@@ -15,9 +15,15 @@ public struct RunOptions {
     /// Stop after this many iterations in this process (the run's total is unchanged): for
     /// splitting a run across jobs, and for tests of resume.
     public var stopAfter: Int?
+    /// Resume even though the config differs from the run's `config.yaml` (e.g. a lower lr after
+    /// a divergence). The differences are logged and config.yaml is replaced; the result is then
+    /// no longer what an uninterrupted run would give.
+    public var acceptConfigChanges = false
 
-    public init(directory: URL? = nil, resume: Bool = false, resumeCommand: String? = nil, stopAfter: Int? = nil) {
+    public init(directory: URL? = nil, resume: Bool = false, resumeCommand: String? = nil, stopAfter: Int? = nil,
+                acceptConfigChanges: Bool = false) {
         self.directory = directory; self.resume = resume; self.resumeCommand = resumeCommand; self.stopAfter = stopAfter
+        self.acceptConfigChanges = acceptConfigChanges
     }
 }
 
@@ -85,14 +91,15 @@ public final class Runner {
         optimizer = c.train.optimizer.make(for: model)
         schedule = c.train.schedule.make(baseLR: c.train.optimizer.lr, iterations: c.train.iterations)
 
-        let existing = try directory.lastCheckpoint() ?? directory.periodicCheckpoints().last?.url
+        let existing = try directory.latestCheckpoint()
         if let existing, !options.resume {
             throw RunError.runExists(path: directory.url.path, checkpoint: "checkpoints/" + existing.lastPathComponent)
         }
         let parameterFloats = model.namedParameters().reduce(0) { $0 + $1.1.count }
         let stateFloats = model.stateDict().values.reduce(0) { $0 + $1.count }
         let bytes = Int64(4 * (stateFloats + parameterFloats * c.train.optimizer.stateTensorsPerParameter)) + (1 << 20)
-        try directory.prepare(checkpointBytes: bytes)
+        // keep_last periodic files, best.h5, and the next one being written beside them.
+        try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1))
         if options.resume, let existing { try restore(from: existing) }
         if c.data.val != nil { evaluator = try Evaluator(experiment: experiment) }
     }
@@ -102,7 +109,11 @@ public final class Runner {
         if let saved = try? String(contentsOf: directory.config, encoding: .utf8), saved != configText {
             let old = try ConfigLoader.load(yaml: saved, name: directory.config.path)
             let differences = configDifferences(old: old, new: experiment.root)
-            if !differences.isEmpty { throw RunError.configChanged(run: directory.url.path, differences: differences) }
+            if !differences.isEmpty {
+                guard options.acceptConfigChanges else { throw RunError.configChanged(run: directory.url.path, differences: differences) }
+                pendingNotes.append("resuming with a changed config (--accept-config-changes):\n  " + differences.joined(separator: "\n  "))
+                configChangeAccepted = true
+            }
         }
         let checkpoint: TrainingCheckpoint
         do { checkpoint = try TrainingCheckpoint.read(from: file) } catch {
@@ -130,6 +141,7 @@ public final class Runner {
         }
     }
     private var pendingNotes: [String] = []
+    private var configChangeAccepted = false
 
     /// Trains to `train.iterations` (or `stopAfter`), evaluating and checkpointing on the way.
     /// Throws `RunError.interrupted` after a SIGINT/SIGTERM (with a checkpoint written) and
@@ -151,7 +163,9 @@ public final class Runner {
 
     private func train() throws {
         let c = experiment.config
-        if !FileManager.default.fileExists(atPath: directory.config.path) { try writeAtomically(configText, to: directory.config) }
+        // A fresh start (even in a directory whose earlier attempt stopped before its first
+        // checkpoint) records its own config; a resumed run keeps the one it started with.
+        if resumedFrom == nil || configChangeAccepted { try writeAtomically(configText, to: directory.config) }
         hooks.forEach { $0.beforeRun(self) }
         if let from = resumedFrom { note("resumed from \(from.path) at iteration \(iteration)/\(total)") }
         else if options.resume { note("--resume: no checkpoint in \(directory.url.path); starting from iteration 0") }
@@ -251,7 +265,7 @@ public final class Runner {
         hooks.forEach { $0.beforeEvaluation(self) }
         let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }
         lastEvaluation = result
-        metrics.classNames = result.classNames
+        if result.perClassIoU != nil { metrics.classNames = result.classNames }
         metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: result.metrics,
                                              perClassIoU: result.perClassIoU?.map { Float($0) }, perClassAccuracy: result.perClassAccuracy?.map { Float($0) }))
         try metrics.write(to: directory.metrics)
