@@ -225,6 +225,26 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: dir.config, encoding: .utf8), try e.resolvedYAML())
     }
 
+    func testALostCheckpointAndAnIncompatibleOneAreNamed() throws {
+        let base = ["train.iterations=1", "eval.interval=null", "checkpoint.keep_best=null"]
+        let (e, d) = try experiment(base)
+        let dir = RunDirectory(d.url.appendingPathComponent("run"))
+        try runner(e, dir.url, hook: RecordingHook()).run()
+        // Another model (5 classes) cannot take these weights: the mismatched tensors are listed.
+        let (other, _) = try experiment(base + ["model.num_classes=5", "data.train.dataset.num_classes=5", "data.val.dataset.num_classes=5"])
+        XCTAssertThrowsError(try Runner(experiment: other, options: RunOptions(directory: dir.url, resume: true, acceptConfigChanges: true))) { error in
+            guard case let RunError.incompatibleCheckpoint(file, reason) = error as! RunError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, dir.checkpoint(iteration: 1).path)
+            XCTAssertTrue(reason.contains("decode_head.conv_seg.weight"), reason)
+        }
+        // last_checkpoint naming a file that is gone is reported, not silently ignored.
+        try FileManager.default.removeItem(at: dir.checkpoint(iteration: 1))
+        XCTAssertThrowsError(try runner(e, dir.url, resume: true, hook: RecordingHook())) { error in
+            XCTAssertEqual(error as? RunError, .missingCheckpoint(pointer: dir.lastCheckpointPointer.path, named: dir.checkpoint(iteration: 1).path))
+            XCTAssertTrue("\(error)".contains("does not exist"))
+        }
+    }
+
     func testResumeWithoutACheckpointStartsFresh() throws {
         let (e, d) = try experiment(["train.iterations=1", "eval.interval=null", "checkpoint.keep_best=null"])
         let hook = RecordingHook()
