@@ -169,7 +169,7 @@ extension ConfigNode {
         do {
             composed = try Yams.compose(yaml: text)
         } catch let e as YamlError {
-            throw ConfigError(.syntax, at: SourceLocation(file: file, line: 0, column: 0), keyPath: "", message: "YAML syntax error: \(e)")
+            throw yamlSyntaxError(e, file: file)
         }
         guard let composed else { return ConfigNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1)) }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
@@ -193,5 +193,25 @@ extension ConfigNode {
     /// The tree as YAML text.
     public func yaml() throws -> String {
         try Yams.serialize(node: yamsNode(), indent: 2, width: -1, allowUnicode: true)
+    }
+}
+
+/// A Yams error as a located `ConfigError`. Yams' own description quotes the whole document as
+/// "context" (megabytes for a large generated file), so only the problem and its position
+/// are kept.
+func yamlSyntaxError(_ e: YamlError, file: String) -> ConfigError {
+    func located(_ problem: String, _ mark: Mark?) -> ConfigError {
+        ConfigError(.syntax, at: SourceLocation(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0), keyPath: "",
+                    message: "YAML syntax error: \(problem)")
+    }
+    switch e {
+    case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+        return located((context.map { "\($0.text) " } ?? "") + problem, mark)
+    case let .duplicatedKeysInMapping(duplicates, context):
+        return located("duplicate key\(duplicates.count == 1 ? "" : "s") \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping; keep one of each", context.mark)
+    default:
+        let text = "\(e)"
+        let head = text.components(separatedBy: "\nContext:").first ?? text
+        return located(head.count > 300 ? String(head.prefix(300)) + "…" : head, nil)
     }
 }
