@@ -87,6 +87,15 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertNoThrow(try validate(cropped, options: .quick))
     }
 
+    /// Audit: `hue_delta: 0` passed decoding and then failed the sampler's precondition
+    /// (an empty randint range) inside a loader thread.
+    func testAZeroHueDeltaIsAConfigError() throws {
+        let (e, _) = try experiment(["data.train.pipeline=[{type: photometric_distortion, hue_delta: 0}]"])
+        let err = configError { try validate(e, options: .quick) }
+        XCTAssertEqual(err?.keyPath, "data.train.pipeline.0.hue_delta")
+        XCTAssertEqual(err?.message, "must be in 1…180 (the hue shift is drawn from [-hue_delta, hue_delta)), got 0")
+    }
+
     /// Audit: rates that are infinite passed every `>= 0` check.
     func testRatesMustBeFinite() throws {
         let (e, _) = try experiment(["train.optimizer.lr=.inf"])
@@ -483,4 +492,119 @@ final class FlakyDataset: Dataset {
         loads = 0
         DatasetRegistry.register("flaky_test") { _, _, _ in try FlakyDataset() }
     }
+}
+
+/// The audit items that need the real `runexp` process: SIGKILL at random points and a
+/// bit-identical resume, SIGHUP, `runexp run … | head`, a second process on the same run
+/// directory, `eval` beside training, and an allocation the engine cannot satisfy.
+final class ReliabilityCLITests: XCTestCase {
+    /// Only for its process helpers (binary, start, finish); none of its tests run from here.
+    let cli = RunexpCLITests(name: "helpers", testClosure: { _ in })
+    var dirs: [TempConfigDir] = []
+
+    /// SeaFormer-T from experiments/quickstart.yaml shrunk to seconds per run in a debug build:
+    /// 64×64 images, batch 2, 6 iterations, a checkpoint and a metrics row every iteration.
+    static let tiny = ["train.iterations=6", "train.batch_size=2", "train.log_interval=1", "train.schedule.warmup.iterations=2",
+                       "data.train.dataset.image_size=64", "data.train.dataset.length=16", "data.val.dataset.image_size=64",
+                       "data.val.dataset.length=2", "eval.interval=null", "checkpoint.interval=1", "checkpoint.keep_best=null"]
+
+    func args(_ output: URL, _ extra: [String] = []) -> [String] {
+        ["run", repoRoot.appendingPathComponent("experiments/quickstart.yaml").path] + (Self.tiny + extra).flatMap { ["--set", $0] }
+            + ["--output", output.path, "--threads", "2"]
+    }
+
+    func waitFor(_ file: URL, toContain text: String, timeout: TimeInterval = 120) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, !((try? String(contentsOf: file, encoding: .utf8))?.contains(text) ?? false) { Thread.sleep(forTimeInterval: 0.05) }
+    }
+
+    /// Audit: work lost on signals; shared run directories. One uninterrupted run (beside it: a
+    /// second writer is refused naming the holder, eval works) against one that gets SIGHUP,
+    /// then SIGKILL at random moments (mid-iteration, mid-checkpoint-write), then finishes with
+    /// its stdout closed by `| head`: the final weights, optimizer state and losses are
+    /// bit-identical, and every kill leaves a run that resumes (no stale lock, debris removed).
+    func testKilledAtRandomPointsAResumedRunIsBitIdentical() throws {
+        let d = try TempConfigDir()
+        dirs.append(d)
+        let binary = try cli.binary
+        let straight = RunDirectory(d.url.appendingPathComponent("straight"))
+        let killed = RunDirectory(d.url.appendingPathComponent("killed"))
+
+        // keep_last only decides pruning, so the reference run keeps every checkpoint for eval to read.
+        let reference = try cli.start(binary, args(straight.url, ["checkpoint.keep_last=10"]), in: d.url)
+        waitFor(straight.log, toContain: "checkpoint: ")
+        let second = try cli.runexp(args(straight.url, ["checkpoint.keep_last=10"]) + ["--resume"], in: d.url)
+        XCTAssertEqual(second.status, 1)
+        XCTAssertTrue(second.stderr.contains("\(straight.url.path) is in use by process \(reference.0.processIdentifier) on \(RunLock.hostName), which is training there."), second.stderr)
+        let evaluated = try cli.runexp(["eval", repoRoot.appendingPathComponent("experiments/quickstart.yaml").path] + Self.tiny.flatMap { ["--set", $0] }
+                                       + ["--output", straight.url.path, "--checkpoint", straight.checkpoint(iteration: 1).path], in: d.url)
+        XCTAssertEqual(evaluated.status, 0, "eval works beside a training run: \(evaluated.stderr)")
+        let done = try cli.finish(reference)
+        XCTAssertEqual(done.status, 0, done.stderr)
+
+        // SIGHUP (terminal closed) stops like SIGTERM, with a checkpoint.
+        let hup = try cli.start(binary, args(killed.url), in: d.url)
+        waitFor(killed.log, toContain: "iter 1/6")
+        kill(hup.0.processIdentifier, SIGHUP)
+        let hung = try cli.finish(hup)
+        XCTAssertEqual(hung.status, 129, hung.stderr)
+        XCTAssertTrue(hung.stderr.contains("hung up (SIGHUP): stopped after iteration"), hung.stderr)
+
+        // SIGKILL at random moments; the seed is printed so a failure can be replayed.
+        var rng = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max, using: &rng)
+        var state = seed
+        func draw() -> Double {  // SplitMix64, so the kill points replay from the printed seed
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+        }
+        var kills: [String] = []
+        for _ in 0..<3 {
+            let before = (try? killed.latestCheckpoint()).flatMap { $0 }?.lastPathComponent ?? "none"
+            let p = try cli.start(binary, args(killed.url) + ["--resume"], in: d.url)
+            let delay = 1.5 + 3.0 * draw()
+            Thread.sleep(forTimeInterval: delay)
+            if p.0.isRunning { kill(p.0.processIdentifier, SIGKILL) }
+            let r = try cli.finish(p)
+            kills.append(String(format: "%.2fs after %@: status %d", delay, before, r.status))
+            if r.status == 0 { break }
+        }
+        print("kill points (seed \(seed)): \(kills)")
+        // The last attempt finishes with its stdout going away after one line (`| head -n 1`).
+        let finish = [binary.path] + args(killed.url) + ["--resume"]
+        let shell = try cli.finish(cli.start(URL(fileURLWithPath: "/bin/bash"),
+                                             ["-c", "set -o pipefail; " + finish.map(quote).joined(separator: " ") + " | head -n 1"], in: d.url))
+        XCTAssertEqual(shell.status, 0, "seed \(seed), \(kills): \(shell.stderr)")
+        XCTAssertEqual(shell.stdout.split(separator: "\n").count, 1)
+        let log = try String(contentsOf: killed.log, encoding: .utf8)
+        XCTAssertTrue(log.contains("stdout is gone (Broken pipe); training continues, this log goes on in log.txt only"), log)
+        XCTAssertTrue(log.contains("done in"), log)
+
+        let a = try TrainingCheckpoint.read(from: straight.checkpoint(iteration: 6))
+        let b = try TrainingCheckpoint.read(from: killed.checkpoint(iteration: 6))
+        XCTAssertEqual(Set(a.model.keys), Set(b.model.keys))
+        for (k, t) in a.model { XCTAssertEqual(t.toArray(), b.model[k]!.toArray(), "weight \(k) differs (seed \(seed), \(kills))") }
+        for (k, t) in a.optimizer { XCTAssertEqual(t.toArray(), b.optimizer[k]!.toArray(), "optimizer \(k) differs (seed \(seed), \(kills))") }
+        XCTAssertEqual(a.rng, b.rng)
+        let ma = try MetricsLog.read(from: straight.metrics), mb = try MetricsLog.read(from: killed.metrics)
+        XCTAssertEqual(mb.train.map(\.iteration), Array(1...6), "one row per iteration, none lost or doubled (seed \(seed), \(kills))")
+        XCTAssertEqual(ma.train.map(\.loss), mb.train.map(\.loss), "seed \(seed), \(kills)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: killed.checkpoints.path).filter { $0.hasSuffix(".tmp") }
+        XCTAssertEqual(leftovers, [], "debris of killed writes is removed by the next start")
+    }
+
+    /// Audit: an allocation the engine cannot satisfy crashed without saying what asked for it.
+    func testAnImpossibleAllocationNamesTheOpAndTheSize() throws {
+        let d = try TempConfigDir()
+        dirs.append(d)
+        let r = try cli.runexp(["info", repoRoot.appendingPathComponent("experiments/quickstart.yaml").path, "--size", "100000x100000"], in: d.url)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("ViTLab: out of memory: full(_:_:) needs a tensor of shape [1, 100000, 100000, 3] (112.0 GiB) while "), r.stderr)
+        XCTAssertTrue(r.stderr.contains("Reduce train.batch_size, the image or crop size, or the model size."), r.stderr)
+    }
+
+    func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 }
