@@ -563,13 +563,23 @@ final class ReliabilityCLITests: XCTestCase {
         }
         var kills: [String] = []
         for _ in 0..<3 {
-            let before = (try? killed.latestCheckpoint()).flatMap { $0 }?.lastPathComponent ?? "none"
+            // Kill a random moment after a random iteration of this attempt: mid-iteration,
+            // mid-evaluation or mid-checkpoint-write, wherever the delay lands.
+            let resumedAt = (try? killed.latestCheckpoint()).flatMap { $0 }.flatMap { try? TrainingCheckpoint.read(from: $0).iteration } ?? 0
+            guard resumedAt < 5 else { break }
+            let target = resumedAt + 1 + Int(draw() * Double(5 - resumedAt))
+            let logged = (try? Data(contentsOf: killed.log).count) ?? 0
             let p = try cli.start(binary, args(killed.url) + ["--resume"], in: d.url)
-            let delay = 1.5 + 3.0 * draw()
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline, p.0.isRunning,
+                  !((try? Data(contentsOf: killed.log)).map { String(decoding: $0.dropFirst(logged), as: UTF8.self) }?.contains("iter \(target)/6") ?? false) {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            let delay = 1.2 * draw()
             Thread.sleep(forTimeInterval: delay)
             if p.0.isRunning { kill(p.0.processIdentifier, SIGKILL) }
             let r = try cli.finish(p)
-            kills.append(String(format: "%.2fs after %@: status %d", delay, before, r.status))
+            kills.append(String(format: "resumed at %d, killed %.2fs after iter %d: status %d", resumedAt, delay, target, r.status))
             if r.status == 0 { break }
         }
         print("kill points (seed \(seed)): \(kills)")
