@@ -68,6 +68,9 @@ final class ReliabilityTests: XCTestCase {
         let err = configError { try validate(e, options: .quick) }
         XCTAssertEqual(err?.keyPath, "data.train.dataset.image_size")
         XCTAssertEqual(err?.message, "must be at most 16384 pixels per side, got 100000×100000 (one float RGB image of that size alone needs more memory than this machine should be asked for)")
+        // The sampler holds a permutation of every index: the length is an allocation too.
+        let (long, _) = try experiment(["data.train.dataset.length=1000000000000"])
+        XCTAssertEqual(configError { try validate(long, options: .quick) }?.message, "must be in 1…100000000, got 1000000000000")
         let (r, _) = try experiment(["data.train.pipeline=[{type: random_resize, scale: [2048, 512], ratio_range: [0.5, 20.0]}]"])
         XCTAssertTrue(configError { try validate(r, options: .quick) }?.message.hasPrefix("must be at most 16384 pixels per side, got 40960") == true)
     }
