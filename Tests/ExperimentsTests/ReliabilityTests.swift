@@ -386,6 +386,20 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(hook.losses + resumed.losses, straight.losses)
     }
 
+    /// Audit (same item, validation side): a bad validation sample lost the iteration that
+    /// had just completed; it is checkpointed before the run stops.
+    func testABadValidationSampleCheckpointsTheIterationFirst() throws {
+        FlakyDataset.register()
+        let (e, d) = try experiment(["data.val.dataset={type: flaky_test, root: /nonexistent, split: val}", "eval.interval=2", "checkpoint.interval=10"])
+        let dir = RunDirectory(d.url.appendingPathComponent("run"))
+        FlakyDataset.failAtLoad = 1
+        defer { FlakyDataset.failAtLoad = nil }
+        let err = error { try self.runner(e, dir.url).run() } as? RunError
+        let reason = "validation: \(DataError.corruptFile(path: "/data/img_7.jpg", problem: "JPEG data is damaged or truncated", remedy: "Re-download it"))"
+        XCTAssertEqual(err, .badSample(reason: reason, iteration: 2, checkpoint: dir.checkpoint(iteration: 2).path, resume: "runexp run tiny.yaml --resume"))
+        XCTAssertEqual(try TrainingCheckpoint.read(from: dir.checkpoint(iteration: 2)).iteration, 2)
+    }
+
     /// Audit: the resume disk pre-check refused runs that fit, ignoring the checkpoints on
     /// disk that the run will prune.
     func testTheDiskPreCheckCountsCheckpointsTheRunWillPrune() throws {

@@ -239,7 +239,7 @@ public final class Runner {
             if iteration % c.train.logInterval == 0 || iteration == total { try logRow(lr: lr) }
             var improved = false
             if evaluator != nil, (c.eval.interval.map { iteration % $0 == 0 } ?? false) || iteration == total {
-                improved = try evaluate()
+                improved = try evaluateSavingProgress()
             }
             let checkpointInterval = c.checkpoint.interval ?? c.eval.interval
             let stopping = StopSignal.pending != nil || iteration == stopAt
@@ -282,7 +282,7 @@ public final class Runner {
     }
 
     /// Evaluates, records the result, and says whether the `keep_best` metric improved.
-    private func evaluate() throws -> Bool {
+    func evaluate() throws -> Bool {
         guard let evaluator else { return false }
         hooks.forEach { $0.beforeEvaluation(self) }
         let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }

@@ -25,6 +25,19 @@ extension Runner {
         }
     }
 
+    /// `evaluate()`, but a validation sample that cannot be loaded (the same corrupt files as
+    /// in training) must not lose the iteration that just completed: it is checkpointed
+    /// before the run stops with the sample's message. (That evaluation is not repeated by
+    /// `--resume`, which continues with the next iteration; `runexp eval` scores the checkpoint.)
+    func evaluateSavingProgress() throws -> Bool {
+        do {
+            return try evaluate()
+        } catch let error as DataError {
+            if lastCheckpoint != directory.checkpoint(iteration: iteration) { try writeCheckpoint(checkpointState()) }
+            throw RunError.badSample(reason: "validation: \(error)", iteration: iteration, checkpoint: lastCheckpoint?.path, resume: resumeCommand)
+        }
+    }
+
     /// Rewrites metrics.h5 from the rows in memory. If the file vanished since this process
     /// last wrote it (deleted by hand, a cleanup script), the rewrite brings every row back;
     /// the note says so, so the gap in the file's history is not a mystery.
