@@ -32,7 +32,7 @@ extension ExperimentValidator {
     /// with the model's num_classes, and, unless `quick`, every label decoded once (a value
     /// outside the classes, a damaged file, a label whose size differs from its image).
     /// Returns every problem found, in split order.
-    func checkDatasets(numClasses: Int?, segmentation: Bool) -> [Error] {
+    func checkDatasets(numClasses: Int?) -> [Error] {
         var errors: [Error] = []
         for (split, s) in [("train", c.data.train), ("val", c.data.val)] {
             guard let s, s.dataset["type"]?.scalar != "synthetic" else { continue }

@@ -39,7 +39,7 @@ struct ExperimentValidator {
         var modelInfo: (numClasses: Int?, segmentation: Bool) = (nil, true)
         collect { modelInfo = try checkModel() }
         collect { try checkData(numClasses: modelInfo.numClasses) }
-        errors += checkDatasets(numClasses: modelInfo.numClasses, segmentation: modelInfo.segmentation)
+        errors += checkDatasets(numClasses: modelInfo.numClasses)
         collect { try checkTrain() }
         collect { try checkFinite() }
         collect { try checkEval(segmentation: modelInfo.segmentation) }

@@ -85,7 +85,12 @@ public final class Runner {
         self.options = options
         self.hooks = hooks
         let c = experiment.config
-        directory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        let runDirectory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        directory = runDirectory
+        // The lock comes first, before the (slow) model build: a second writer fails at once,
+        // and everything below reads or cleans files another writer could be changing.
+        try runDirectory.makeDirectories(runDirectory.url)
+        lock = try RunLock(directory: runDirectory)
         configText = try experiment.resolvedYAML()
         metrics = MetricsLog(runName: c.name)
 
@@ -95,10 +100,6 @@ public final class Runner {
         optimizer = c.train.optimizer.make(for: model)
         schedule = c.train.schedule.make(baseLR: c.train.optimizer.lr, iterations: c.train.iterations)
 
-        // The lock comes first: everything below reads or cleans files another writer could
-        // be changing.
-        try directory.makeDirectories(directory.url)
-        lock = try RunLock(directory: directory)
         let debris = directory.removeDebris()
         if !debris.isEmpty {
             pendingNotes.append("removed \(debris.count) temporary file(s) left by an interrupted write: \(debris.joined(separator: ", "))")
