@@ -196,6 +196,19 @@ final class ReliabilityTests: XCTestCase {
         }
         try f.close()
         XCTAssertEqual(try TrainingCheckpoint.read(from: file).model["head.weight"]?.toArray(), values)
+        // Python verifies the same number with zlib (docs/hdf5-layout.md#checksums).
+        let script = "import h5py, sys, zlib\nd = h5py.File(sys.argv[1], 'r')['model/head/weight']\nprint(zlib.crc32(d[()].tobytes()) == d.attrs['crc32'])"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, file.path]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if p.terminationStatus != 0 && stderr.contains("No module named 'h5py'") { throw XCTSkip("h5py missing (make deps installs it)") }
+        XCTAssertEqual(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "True\n", stderr)
     }
 
     /// Audit: a flipped bit in a weight loaded silently. The error names the tensor.
