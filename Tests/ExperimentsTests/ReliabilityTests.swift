@@ -262,6 +262,42 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertTrue(hook.notes.contains("resuming from the newest intact checkpoint, \(dir.checkpoint(iteration: 2).path) (iteration 2)"), "\(hook.notes)")
     }
 
+    /// Same item, bit rot instead of truncation: the resume point passes over a newest
+    /// checkpoint whose checksum fails, naming the tensor, and over every damaged one after it.
+    func testTheResumePointSkipsCheckpointsWithABadChecksum() throws {
+        let d = try tempDir()
+        let dir = RunDirectory(d.url.appendingPathComponent("run"))
+        try FileManager.default.createDirectory(at: dir.checkpoints, withIntermediateDirectories: true)
+        let values: [Float] = [1234.5, 2345.5, 3456.5, 4567.5]
+        for i in [2, 4, 6] {
+            var c = checkpoint(model: ["head.weight": Tensor(values, shape: [4])])
+            c.iteration = i
+            try c.write(to: dir.checkpoint(iteration: i))
+        }
+        try dir.setLastCheckpoint(dir.checkpoint(iteration: 6))
+        for i in [4, 6] {
+            var bytes = [UInt8](try Data(contentsOf: dir.checkpoint(iteration: i)))
+            let pattern = values.withUnsafeBytes { Array($0) }
+            let at = try XCTUnwrap((0...(bytes.count - pattern.count)).first { Array(bytes[$0..<($0 + pattern.count)]) == pattern })
+            bytes[at] ^= 0x01
+            try Data(bytes).write(to: dir.checkpoint(iteration: i))
+        }
+        let point = try XCTUnwrap(try dir.resumePoint(total: 10))
+        XCTAssertEqual(point.file, dir.checkpoint(iteration: 2))
+        XCTAssertEqual(point.checkpoint.iteration, 2)
+        XCTAssertEqual(point.notes.count, 3)
+        XCTAssertTrue(point.notes[0].hasPrefix("warning: skipping \(dir.checkpoint(iteration: 6).path): checkpoint \(dir.checkpoint(iteration: 6).path) is damaged: tensor 'model.head.weight' has CRC-32 "), point.notes[0])
+        XCTAssertTrue(point.notes[1].hasPrefix("warning: skipping \(dir.checkpoint(iteration: 4).path)"), point.notes[1])
+        XCTAssertEqual(point.notes[2], "resuming from the newest intact checkpoint, \(dir.checkpoint(iteration: 2).path) (iteration 2)")
+        // With nothing intact left, the newest damage is the error.
+        try FileManager.default.removeItem(at: dir.checkpoint(iteration: 2))
+        XCTAssertThrowsError(try dir.resumePoint(total: 10)) {
+            guard case .checksumMismatch(let file, let tensor, _, _)? = $0 as? CheckpointError else { return XCTFail("\($0)") }
+            XCTAssertEqual(file, dir.checkpoint(iteration: 6).path)
+            XCTAssertEqual(tensor, "model.head.weight")
+        }
+    }
+
     /// Audit: a checkpoint without /optimizer resumed with fresh Adam state; it is refused.
     func testAModelOnlyCheckpointIsNotResumed() throws {
         let (e, d) = try experiment()
