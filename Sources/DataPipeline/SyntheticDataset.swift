@@ -58,7 +58,7 @@ public final class SyntheticDataset: Dataset {
         }
 
         func validate(path: [CodingKey] = []) throws {
-            func fail(_ key: CodingKeys, _ m: String) -> DataConfigError { DataConfigError(path: path + [key], message: m) }
+            func fail(_ key: CodingKeys, _ m: String) -> ConfigValueError { ConfigValueError(path: path + [key], message: m) }
             guard numClasses >= 2 && numClasses <= 255 else { throw fail(.numClasses, "must be in 2…255, got \(numClasses)") }
             guard length >= 1 else { throw fail(.length, "must be at least 1, got \(length)") }
             guard imageSize.height >= 16 && imageSize.width >= 16 else { throw fail(.imageSize, "must be at least 16×16, got \(imageSize)") }

@@ -26,9 +26,10 @@ public struct Experiment {
     /// `_base_` files or the command line.
     public func resolvedYAML() throws -> String { try root.yaml() }
 
-    /// Builds the model through `ModelRegistry.models` (strict keys, located errors).
-    public func buildModel() throws -> Module {
-        try ConfigDecoder(config.model, at: ["model"]).with { try ModelRegistry.models.build(from: $0) }
+    /// Builds the model through `ModelRegistry.models` (strict keys, located errors). `run`,
+    /// `eval`, `info` and `validate` all build through here, so a config that validates builds.
+    public func buildModel() throws -> any TaskModel {
+        try ConfigDecoder(config.model, at: ["model"]).with { try ModelRegistry.build(from: $0) }
     }
 
     /// The training batch: `data.train.batch_size` if set, else `train.batch_size`.

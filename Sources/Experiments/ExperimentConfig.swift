@@ -271,7 +271,6 @@ public struct WarmupConfig: Decodable {
 // MARK: - eval, checkpoint
 
 public enum EvalMode: String, CaseIterable, Decodable { case whole, slide }
-public enum MetricName: String, CaseIterable, Decodable { case mIoU, mAcc, aAcc, top1, top5 }
 
 public struct EvalConfig: Decodable {
     /// Iterations between evaluations; nil (default) = only after the last iteration.
@@ -282,8 +281,9 @@ public struct EvalConfig: Decodable {
     public var crop: SizeHW?
     /// slide only, required there: window step.
     public var stride: SizeHW?
-    /// Default: [mIoU] for segmentation models, [top1, top5] for classifiers.
-    public var metrics: [MetricName]?
+    /// Names from `MetricRegistry` valid for the model's task (checked by `validate`, which
+    /// builds the model). Default: the task's defaults ([mIoU]; [top1, top5] for classifiers).
+    public var metrics: [String]?
 
     public init() {}
     enum CodingKeys: String, CodingKey { case interval, mode, crop, stride, metrics }
@@ -296,7 +296,11 @@ public struct EvalConfig: Decodable {
             crop = try c.decode(SizeHW.self, forKey: .crop)
             stride = try c.decode(SizeHW.self, forKey: .stride)
         }
-        metrics = try c.decodeIfPresent([MetricName].self, forKey: .metrics)
+        metrics = try c.decodeIfPresent([String].self, forKey: .metrics)
+        for (i, name) in (metrics ?? []).enumerated() where MetricRegistry.definition(name) == nil {
+            throw ConfigValueError(path: c.codingPath + [CodingKeys.metrics, IndexKey(i)], message: "unknown metric '\(name)'",
+                                   suggestion: nearestName(to: name, in: MetricRegistry.names))
+        }
     }
 }
 
@@ -307,7 +311,7 @@ public struct CheckpointConfig: Decodable {
     public var keepLast = 2
     /// Also keep the checkpoint with the best value of this metric (one of eval.metrics);
     /// null (default) = none.
-    public var keepBest: MetricName?
+    public var keepBest: String?
 
     public init() {}
     enum CodingKeys: String, CodingKey { case interval, keepLast = "keep_last", keepBest = "keep_best" }
@@ -316,6 +320,18 @@ public struct CheckpointConfig: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         interval = try c.decodeIfPresent(Int.self, forKey: .interval)
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
-        keepBest = try c.decodeIfPresent(MetricName.self, forKey: .keepBest)
+        keepBest = try c.decodeIfPresent(String.self, forKey: .keepBest)
+        if let name = keepBest, MetricRegistry.definition(name) == nil {
+            throw c.error(.keepBest, "unknown metric '\(name)'", suggestion: nearestName(to: name, in: MetricRegistry.names))
+        }
     }
+}
+
+/// A list position in a coding path (error locations inside lists).
+struct IndexKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(_ i: Int) { stringValue = "\(i)"; intValue = i }
+    init?(stringValue: String) { return nil }
+    init?(intValue: Int) { self.init(intValue) }
 }

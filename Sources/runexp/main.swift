@@ -140,7 +140,7 @@ struct Eval: ParsableCommand {
             }
             RandomGenerator.manualSeed(e.config.seed)
             let model = try e.buildModel()
-            do { try model.load(state: TrainingCheckpoint.readModel(from: file)) } catch {
+            do { try model.load(state: TrainingCheckpoint.readModel(from: file), strict: true) } catch {
                 throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
             }
             let evaluator = try Evaluator(experiment: e)
@@ -161,7 +161,9 @@ struct Eval: ParsableCommand {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the model summary: parameters, MACs, FLOPs and a per-module table.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the model summary: parameters, MACs, FLOPs and a per-module table.",
+        discussion: "With --features: every tappable module path with its output shape at the input size (what distillation configs and feature taps name).")
 
     @OptionGroup var options: ExperimentOptions
 
@@ -171,29 +173,34 @@ struct Info: ParsableCommand {
     @Option(help: "Module tree depth of the table.")
     var depth = 2
 
+    @Flag(help: "List every module path with its output shape instead of the cost table.")
+    var features = false
+
     func run() throws {
         try reporting {
             let e = try options.load()
             RandomGenerator.manualSeed(e.config.seed)
             let model = try e.buildModel()
-            let isSegmentor = model is EncoderDecoder
-            let parts = try (size ?? (isSegmentor ? "512" : "224")).split(separator: "x", omittingEmptySubsequences: false).map { s -> Int in
+            let parts = try (size ?? (model.task == .segmentation ? "512" : "224")).split(separator: "x", omittingEmptySubsequences: false).map { s -> Int in
                 guard let n = Int(s), n > 0 else { throw ValidationError("--size takes H or HxW with positive integers, got '\(size ?? "")'") }
                 return n
             }
             guard parts.count == 1 || parts.count == 2 else { throw ValidationError("--size takes H or HxW, got '\(size ?? "")'") }
             let h = parts[0], w = parts.count == 2 ? parts[1] : parts[0]
             let image = Tensor.zeros([1, h, w, 3])
-            let summary = ModelSummary.measure(model, depth: depth) {
-                withNoGrad {
-                    switch model {
-                    case let s as EncoderDecoder: _ = s.logits(image)
-                    case let c as ImageClassifier: _ = c(image)
-                    default: break
-                    }
+            print("\(e.config.name): \(type(of: model)) (\(model.task.rawValue), \(model.numClasses) classes), input 1x\(h)x\(w)x3 (NHWC)\n")
+            if features {
+                model.eval()
+                let (_, recorder) = try FeatureTaps.record(model) { withNoGrad { model.measuredForward(image) } }
+                let width = recorder.order.map(\.count).max() ?? 0
+                for path in FeatureTaps.modulePaths(model) {
+                    let shapes = recorder.outputs[path].map { $0.map { "\($0.shape)" }.joined(separator: ", ") } ?? "(not called in this pass)"
+                    print(path.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + shapes)
                 }
+                print("\nshapes are NHWC at batch 1; a path's output is what `distill` feature points and FeatureTaps.record read")
+                return
             }
-            print("\(e.config.name): \(type(of: model)), input 1x\(h)x\(w)x3 (NHWC)\n")
+            let summary = ModelSummary.measure(model, depth: depth) { withNoGrad { _ = model.measuredForward(image) } }
             print(summary.table())
         }
     }

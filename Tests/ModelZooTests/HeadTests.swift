@@ -7,7 +7,8 @@ import TensorEngine
 /// ([32, 128, 160] at 1/8, 1/32, 1/64; stride-2 convs give ceil(H/2) as the real one does).
 final class FakeTinyBackbone: Module, Backbone {
     let toEighth: Sequential, toThirtySecond: Sequential, toSixtyFourth: ConvBN
-    let outChannels = [32, 128, 160]
+    let featureInfo = [FeatureInfo(channels: 32, stride: 8, module: "a"), FeatureInfo(channels: 128, stride: 32, module: "b"),
+                       FeatureInfo(channels: 160, stride: 64, module: "c")]
 
     init(generator: RandomGenerator) {
         func down(_ a: Int, _ b: Int) -> ConvBN {
@@ -223,11 +224,11 @@ final class HeadTests: XCTestCase {
         let g = RandomGenerator(seed: 1)
         let wrongWidths = LightHead(inChannels: [32, 128, 192], embedDims: [64, 96], channels: 96, numClasses: 6, generator: g)
         XCTAssertThrowsError(try EncoderDecoder(backbone: FakeTinyBackbone(generator: g), head: wrongWidths, numClasses: 6)) {
-            XCTAssertTrue("\($0)".contains("model.head.in_channels"), "\($0)")
+            XCTAssertTrue("\($0)".contains("the head expects features with channels [32, 128, 192] but the backbone gives [32, 128, 160]"), "\($0)")
         }
         let wrongClasses = LightHead(inChannels: [32, 128, 160], embedDims: [64, 96], channels: 96, numClasses: 6, generator: g)
         XCTAssertThrowsError(try EncoderDecoder(backbone: FakeTinyBackbone(generator: g), head: wrongClasses, numClasses: 150)) {
-            XCTAssertTrue("\($0)".contains("model.num_classes"), "\($0)")
+            XCTAssertEqual("\($0)", "the head was built for 6 classes but the segmentor for 150")
         }
     }
 
@@ -360,7 +361,7 @@ private final class FakeBackboneForLoss: Module, Backbone {
     let a = ConvBN(3, 8, kernel: 3, stride: 8, padding: 1)
     let b = ConvBN(8, 16, kernel: 3, stride: 4, padding: 1)
     let c = ConvBN(16, 16, kernel: 3, stride: 2, padding: 1)
-    var outChannels: [Int] { [8, 16, 16] }
+    var featureInfo: [FeatureInfo] { [FeatureInfo(channels: 8, stride: 2, module: "a"), FeatureInfo(channels: 16, stride: 4, module: "b"), FeatureInfo(channels: 16, stride: 8, module: "c")] }
     override var children: [(String, Module)] { [("a", a), ("b", b), ("c", c)] }
     func features(_ x: Tensor) -> [Tensor] { let fa = a(x), fb = b(fa); return [fa, fb, c(fb)] }
 }

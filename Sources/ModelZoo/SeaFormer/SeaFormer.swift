@@ -77,21 +77,23 @@ public enum SeaFormerVariant: String, CaseIterable, Codable {
 /// official cls code runs with (PyTorch defaults, BN γ=0 in the SEA projections, `randn`
 /// positional tables; spec §1.4). Segmentation training calls
 /// `initializeSegmentationWeights(generator:)` before loading ImageNet weights.
-public final class SeaFormerBackbone: Module {
+public final class SeaFormerBackbone: Module, Backbone {
     public let architecture: SeaFormerArchitecture
-    public let attention: AttentionSpec
+    public let attention: any AttentionConfig
     public let smbs: [StackedMV2Block]
     public let transformers: [SeaFormerBasicLayer]
-    /// Width of each returned feature, for heads.
-    public let outChannels: [Int]
-    /// Down-sampling factor of each returned feature (the size is the ceil-halved input).
-    public let outStrides: [Int]
+    /// Per returned feature: width, stride (the size is the ceil-halved input) and the module
+    /// that produces it (`smb2`, `trans1`, …).
+    public let featureInfo: [FeatureInfo]
+    /// LightHead widths of the official config of this size (nil for a custom architecture).
+    public let decoderWidths: [Int]?
 
-    public convenience init(variant: SeaFormerVariant, attention: AttentionSpec = AttentionSpec(), dropPath: Float = 0.1) {
-        self.init(architecture: variant.architecture, attention: attention, dropPath: dropPath)
+    public convenience init(variant: SeaFormerVariant, attention: any AttentionConfig = SeaAttentionConfig(), dropPath: Float = 0.1) {
+        self.init(architecture: variant.architecture, attention: attention, dropPath: dropPath, decoderWidths: variant.headEmbedDims)
     }
 
-    public init(architecture a: SeaFormerArchitecture, attention: AttentionSpec = AttentionSpec(), dropPath: Float = 0.1) {
+    public init(architecture a: SeaFormerArchitecture, attention: any AttentionConfig = SeaAttentionConfig(), dropPath: Float = 0.1,
+                decoderWidths: [Int]? = nil) {
         precondition(a.stages.count >= 2 && a.channels.count == a.stages.count + 1,
                      "SeaFormerArchitecture: \(a.stages.count) stages need \(a.stages.count + 1) channel entries, got \(a.channels.count)")
         precondition(a.depths.count <= a.stages.count - 2 && [a.keyDims.count, a.embedDims.count, a.mlpRatios.count].allSatisfy { $0 == a.depths.count },
@@ -104,17 +106,28 @@ public final class SeaFormerBackbone: Module {
         transformers = a.depths.indices.map { j in
             let width = smbs[firstSEA + j].outChannels
             precondition(a.embedDims[j] == width, "SeaFormerArchitecture: SEA stage \(j + 1) has embedDim \(a.embedDims[j]) but follows a \(width)-channel smb")
-            return SeaFormerBasicLayer(depth: a.depths[j], attention: attention,
-                                       shape: AttentionShape(dim: width, keyDim: a.keyDims[j], heads: a.heads, attnRatio: a.attnRatio),
+            return SeaFormerBasicLayer(depth: a.depths[j], attention: attention, shape: Self.attentionShapes(a)[j],
                                        mlpRatio: a.mlpRatios[j], dropPath: dropPath)
         }
-        var stride = 2, strides: [Int] = [], widths: [Int] = []
+        var stride = 2, info: [FeatureInfo] = []
         for (i, smb) in smbs.enumerated() {
             stride *= a.stages[i].reduce(1) { $0 * $1.stride }
-            if i == 1 || i >= firstSEA { strides.append(stride); widths.append(smb.outChannels) }
+            if i == 1 { info.append(FeatureInfo(channels: smb.outChannels, stride: stride, module: "smb\(i + 1)")) }
+            if i >= firstSEA { info.append(FeatureInfo(channels: smb.outChannels, stride: stride, module: "trans\(i - firstSEA + 1)")) }
         }
-        outChannels = widths
-        outStrides = strides
+        featureInfo = info
+        self.decoderWidths = decoderWidths
+    }
+
+    /// The SEA stages' shapes, in order: what the attention config is checked against.
+    public static func attentionShapes(_ a: SeaFormerArchitecture) -> [AttentionShape] {
+        let firstSEA = a.stages.count - a.depths.count
+        var stride = 2
+        var strides: [Int] = []
+        for rows in a.stages { stride *= rows.reduce(1) { $0 * $1.stride }; strides.append(stride) }
+        return a.depths.indices.map { j in
+            AttentionShape(dim: a.embedDims[j], keyDim: a.keyDims[j], heads: a.heads, attnRatio: a.attnRatio, stride: strides[firstSEA + j])
+        }
     }
 
     override public var children: [(String, Module)] {
@@ -140,6 +153,7 @@ public final class SeaFormerBackbone: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> [Tensor] { scoped { forward(x) } }
+    public func features(_ x: Tensor) -> [Tensor] { scoped { forward(x) } }
 
     /// The official segmentation `init_weights()` before the ImageNet checkpoint loads
     /// (spec §1.4): every conv N(0, √(2/n)) with n = k·k·Cout/groups and bias 0, every BN

@@ -1,5 +1,5 @@
 // "Did you mean" suggestions for every user-facing name lookup (registries, config keys,
-// transforms). It lives in the engine module because every other module depends on it.
+// transforms, metrics). It lives in ConfigCore, the layer every config-reading module shares.
 
 /// Levenshtein distance between two strings.
 public func editDistance(_ a: String, _ b: String) -> Int {

@@ -19,7 +19,10 @@ final class GlobalAttention: ProjectedAttention {
     }
 }
 
-/// The `global` attention slot: B×H×W×dim → B×H×W×dim. `spec`'s SEA switches do not apply.
-public func makeGlobalAttention(_ spec: AttentionSpec, _ shape: AttentionShape) -> Layer {
-    GlobalAttention(shape)
+/// `attention: {type: global}`: no switches of its own.
+public struct GlobalAttentionConfig: AttentionConfig {
+    public var typeName: String { "global" }
+    public init() {}
+    public init(from decoder: Decoder) throws { try decodeTypeOnly(decoder) }
+    public func build(_ shape: AttentionShape) -> Layer { GlobalAttention(shape) }
 }

@@ -45,14 +45,8 @@ class ProjectedAttention: Layer {
         preconditionFailure("\(type(of: self)) must override attend(q:k:v:)")
     }
 
-    /// Scaled dot-product attention over the last-but-one axis of batched, head-split tokens:
-    /// `qh` [..., L, keyDim], `kT` [..., keyDim, L] (keys already transposed, so the product
-    /// needs no copy), `vh` [..., L, valueDim] → `softmax(qh·kT·scale + scoreBias)·vh`,
-    /// [..., L, valueDim]. `scoreBias` broadcasts against the scores [..., L, L] (masks).
+    /// `softmax(qh·kT·keyDim^-0.5 + scoreBias)·vh` over head-split tokens (`scaledDotProductAttention`).
     func scaledDotProduct(_ qh: Tensor, _ kT: Tensor, _ vh: Tensor, scoreBias: Tensor? = nil) -> Tensor {
-        // Scaling q (L·kd values) instead of the scores (L² values) is the same product, cheaper.
-        var scores = matmul(qh * scale, kT)
-        if let scoreBias { scores = scores + scoreBias }
-        return matmul(scores.softmax(axis: -1), vh)
+        scaledDotProductAttention(qh, kT, vh, scale: scale, scaling: .queries, scoreBias: scoreBias)
     }
 }

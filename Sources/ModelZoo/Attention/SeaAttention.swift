@@ -87,20 +87,19 @@ public final class SeaAttention: Layer {
     public static let positionalLength = 16
 
     public convenience init(dim: Int, keyDim: Int, heads: Int, attnRatio: Int = 2) {
-        self.init(AttentionSpec(type: .sea), AttentionShape(dim: dim, keyDim: keyDim, heads: heads, attnRatio: attnRatio))
+        self.init(SeaAttentionConfig(), AttentionShape(dim: dim, keyDim: keyDim, heads: heads, attnRatio: attnRatio))
     }
 
-    public init(_ spec: AttentionSpec, _ shape: AttentionShape) {
-        precondition(spec.type == .sea || spec.type == .seaAdaptive, "SeaAttention builds types sea and sea_adaptive, not \(spec.type.rawValue)")
+    public init(_ spec: SeaAttentionConfig, _ shape: AttentionShape) {
         precondition(spec.detailEnhancement || spec.attentionBranch,
-                     "SeaAttention: detailEnhancement and attentionBranch are both off; AttentionRegistry.validate reports this as a config error")
+                     "SeaAttention: detailEnhancement and attentionBranch are both off; SeaAttentionConfig reports this as a config error")
         let dim = shape.dim, heads = shape.heads, nhKd = shape.keyDim * heads, dh = shape.attnRatio * shape.keyDim * heads
         self.dim = dim; keyDim = shape.keyDim; self.heads = heads
         self.nhKd = nhKd; valueDim = shape.attnRatio * shape.keyDim; self.dh = dh
         scale = 1 / Float(keyDim).squareRoot()
         activation = shape.activation
         enhanceInput = spec.enhanceInput; enhanceMode = spec.enhanceMode
-        let adaptive = spec.type == .seaAdaptive
+        let adaptive = spec.adaptive
         squeezeKind = adaptive ? .adaptive : spec.squeeze
         adaptiveExpand = adaptive
 
@@ -243,7 +242,8 @@ public final class SeaAttention: Layer {
         let qh = q.reshape([B, L, heads, keyDim]).permute([0, 2, 1, 3])   // B nh L kd
         let kh = k.reshape([B, L, heads, keyDim]).permute([0, 2, 3, 1])   // B nh kd L
         let vh = v.reshape([B, L, heads, valueDim]).permute([0, 2, 1, 3]) // B nh L d
-        let weights = (matmul(qh, kh) * scale).softmax(axis: -1)         // softmax over keys
-        return matmul(weights, vh).permute([0, 2, 1, 3]).reshape([B, L, dh])
+        // Scores scaled after the product, as the official code: outputs match it bit for bit.
+        return scaledDotProductAttention(qh, kh, vh, scale: scale, scaling: .scores)
+            .permute([0, 2, 1, 3]).reshape([B, L, dh])
     }
 }

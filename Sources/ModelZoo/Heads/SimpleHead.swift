@@ -59,17 +59,42 @@ public final class SimpleHead: Module, DecodeHead {
     }
 
     public func forward(_ features: [Tensor]) -> Tensor {
-        precondition(features.count == inChannels.count,
-                     "SimpleHead: expected \(inChannels.count) feature maps (widths \(inChannels)), got \(features.count)")
-        for (i, f) in features.enumerated() {
-            precondition(f.rank == 4 && f.shape[3] == inChannels[i],
-                         "SimpleHead: feature \(i) has shape \(f.shape), expected NHWC with \(inChannels[i]) channels")
-        }
+        checkFeatures(features)
         let inputs = lateralConvs.isEmpty ? features : zip(lateralConvs, features).map { $0.0($0.1) }
         let size = (inputs[0].shape[1], inputs[0].shape[2])
         // Summed in input order onto the first map, as TopFormer's `agg_res`.
         var x = inputs[0]
         for f in inputs.dropFirst() { x = x + interpolateBilinear(f, size: size, alignCorners: false) }
         return convSeg(dropout(linearFuse(x)))
+    }
+}
+
+/// `head: {type: simple_head, channels: 96, dropout: 0.1, depthwise: true, project_inputs: true}`.
+/// `channels` defaults to the last of the backbone family's head widths (SeaFormer: the
+/// LightHead's `channels`), else to the width of the backbone's last feature.
+public struct SimpleHeadConfig {
+    public var channels: Int
+    public var dropout: Float = 0.1
+    public var depthwise = true
+    public var projectInputs = true
+
+    enum CodingKeys: String, CodingKey { case type, channels, dropout, depthwise, projectInputs = "project_inputs" }
+
+    public init(from decoder: Decoder, context: HeadContext) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let features = context.channels
+        channels = try c.decode(.channels, default: context.decoderWidths?.last ?? features.last ?? 1, atLeast: 1)
+        dropout = try c.decode(.dropout, default: dropout, in: Float(0)..<Float(1))
+        depthwise = try c.decode(.depthwise, default: depthwise)
+        projectInputs = try c.decode(.projectInputs, default: projectInputs)
+        guard !features.isEmpty else { throw ConfigValueError(path: decoder.codingPath, message: "simple_head needs at least one backbone feature") }
+        if !projectInputs, let bad = features.firstIndex(where: { $0 != channels }) {
+            throw c.error(.projectInputs, "false sums the backbone's features unprojected, so each must have channels = \(channels), but feature \(bad) has \(features[bad]) (features \(features)); set project_inputs: true")
+        }
+    }
+
+    func build(_ context: HeadContext) -> SimpleHead {
+        SimpleHead(inChannels: context.channels, channels: channels, numClasses: context.numClasses, dropout: dropout,
+                   depthwise: depthwise, projectInputs: projectInputs, generator: context.generator)
     }
 }

@@ -11,7 +11,8 @@ import TensorEngine
 /// the backbone's own parameters, buffers and children as its own, beside `linear`: official
 /// classification checkpoints load one to one, and the same keys minus `linear.*` are what a
 /// segmentor's `backbone` loads from them (spec §1.4).
-public final class ImageClassifier: Module {
+public final class ImageClassifier: Module, TaskModel {
+    public var task: ModelTask { .classification }
     public let backbone: any Backbone
     /// `linear`: Linear(C_last, numClasses), PyTorch default init (the official classifier
     /// never calls `init_weights`, spec §1.4).
@@ -43,4 +44,28 @@ public final class ImageClassifier: Module {
     }
 
     public func callAsFunction(_ image: Tensor) -> Tensor { scoped { forward(image) } }
+
+    /// `loss_cls`: cross entropy of the class logits.
+    public func losses(images: Tensor, labels: Tensor) -> [LossTerm] {
+        [LossTerm("loss_cls", crossEntropy(logits: self(images), target: labels))]
+    }
+
+    /// Class logits `[N, numClasses]`; `mode` and `outputSize` do not apply to classification.
+    public func predict(_ images: Tensor, mode: InferenceMode = .whole, outputSize: (Int, Int)? = nil) -> Tensor {
+        withNoGrad { self(images) }
+    }
+
+    public func measuredForward(_ images: Tensor) -> Tensor { self(images) }
+
+    /// The classifier over `backbone`, or a config error (at `path`, the backbone node) when the
+    /// backbone cannot carry one.
+    static func checked(backbone: any Backbone, numClasses: Int, generator: RandomGenerator, at path: [CodingKey]) throws -> ImageClassifier {
+        guard !backbone.featureInfo.isEmpty else {
+            throw ConfigValueError(path: path, message: "this backbone reports no features for the classifier to pool")
+        }
+        if backbone.children.contains(where: { $0.0 == "linear" }) || backbone.parameters.contains(where: { $0.0.hasPrefix("linear") }) {
+            throw ConfigValueError(path: path, message: "this backbone has a part named `linear`, which would collide with the classifier's")
+        }
+        return ImageClassifier(backbone: backbone, numClasses: numClasses, generator: generator)
+    }
 }

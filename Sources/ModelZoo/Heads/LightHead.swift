@@ -98,14 +98,50 @@ public final class LightHead: Module, DecodeHead {
     }
 
     public func forward(_ features: [Tensor]) -> Tensor {
-        precondition(features.count == inChannels.count,
-                     "LightHead: expected \(inChannels.count) feature maps (widths \(inChannels)), got \(features.count)")
-        for (i, f) in features.enumerated() {
-            precondition(f.rank == 4 && f.shape[3] == inChannels[i],
-                         "LightHead: feature \(i) has shape \(f.shape), expected NHWC with \(inChannels[i]) channels")
-        }
+        checkFeatures(features)
         var x = features[0]
         for (i, fuse) in fusions.enumerated() { x = fuse(local: x, global: features[i + 1]) }
         return convSeg(dropout(linearFuse(x)))
+    }
+}
+
+/// `head: {type: light_head, embed_dims: [64, 96], channels: 96, dropout: 0.1, fusion: sigmoid_mul}`.
+/// `embed_dims` defaults to the backbone family's own head widths (SeaFormer: the official
+/// config of that size); `channels` defaults to, and must equal, its last entry.
+public struct LightHeadConfig {
+    public var embedDims: [Int]
+    public var channels: Int
+    public var dropout: Float = 0.1
+    public var fusion: FusionMode = .sigmoidMul
+
+    enum CodingKeys: String, CodingKey { case type, embedDims = "embed_dims", channels, dropout, fusion }
+
+    /// Decodes the node and checks it against the backbone's features (`context`), so that a
+    /// head that cannot sit on this backbone is a config error naming the key, never a crash.
+    public init(from decoder: Decoder, context: HeadContext) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let features = context.channels
+        guard let dims = try c.decodeIfPresent([Int].self, forKey: .embedDims) ?? context.decoderWidths else {
+            throw c.error(.embedDims, "light_head needs fusion widths for this backbone (features \(features)); give \(features.count - 1) of them")
+        }
+        guard features.count >= 2 else {
+            throw ConfigValueError(path: decoder.codingPath, message: "light_head fuses the first feature with each lower-resolution one, but the backbone gives only \(features.count) feature (\(features)); use a head that reads a single map")
+        }
+        guard dims.count == features.count - 1 else {
+            throw c.error(.embedDims, "light_head fuses the backbone's \(features.count) features (channels \(features)) in \(features.count - 1) steps, so it needs \(features.count - 1) widths, got \(dims.count) (\(dims))")
+        }
+        guard dims.allSatisfy({ $0 >= 1 }) else { throw c.error(.embedDims, "needs positive widths, got \(dims)") }
+        embedDims = dims
+        channels = try c.decode(.channels, default: dims.last!)
+        guard channels == dims.last! else {
+            throw c.error(.channels, "must equal the last of embed_dims (\(dims.last!)): linear_fuse reads the last fusion's output; got \(channels)")
+        }
+        dropout = try c.decode(.dropout, default: dropout, in: Float(0)..<Float(1))
+        fusion = try c.decode(.fusion, default: fusion)
+    }
+
+    func build(_ context: HeadContext) -> LightHead {
+        LightHead(inChannels: context.channels, embedDims: embedDims, channels: channels, numClasses: context.numClasses,
+                  dropout: dropout, fusion: fusion, generator: context.generator)
     }
 }

@@ -26,7 +26,10 @@ final class LocalAttention: ProjectedAttention {
 
     override func attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let (b, h, w) = (q.shape[0], q.shape[1], q.shape[2])
-        let ws = windowSize
+        // A window larger than the map is one window over every token: clamping it to the map's
+        // longer side gives the same attention (padded keys get no weight) without padding the
+        // map to window² tokens (window_size 1000 would otherwise allocate 10¹² scores).
+        let ws = Swift.min(windowSize, Swift.max(h, w))
         let rows = (h + ws - 1) / ws, cols = (w + ws - 1) / ws
         let hp = rows * ws, wp = cols * ws
         let windows = rows * cols, tokens = ws * ws
@@ -43,7 +46,7 @@ final class LocalAttention: ProjectedAttention {
         let qh = partition(q, keyDim, keysTransposed: false)
         let kT = partition(k, keyDim, keysTransposed: true)
         let vh = partition(v, valueDim, keysTransposed: false)
-        let mask = hp == h && wp == w ? nil : paddedKeyMask(h: h, w: w, rows: rows, cols: cols)
+        let mask = hp == h && wp == w ? nil : paddedKeyMask(h: h, w: w, rows: rows, cols: cols, window: ws)
         let y = scaledDotProduct(qh, kT, vh, scoreBias: mask)      // [B, windows, nh, L, d]
         // Undo the partition: [B, rows, cols, nh, ws, ws, d] → [B, rows, ws, cols, ws, nh, d].
         let map = y.reshape([b, rows, cols, heads, ws, ws, valueDim])
@@ -55,8 +58,7 @@ final class LocalAttention: ProjectedAttention {
     /// [windows, 1, 1, L]: 0 for a real key, `maskedScore` for a padded one; broadcasts over
     /// batch, heads and queries of the scores [B, windows, nh, L, L]. Every window holds at least
     /// one real token (its top-left one), so no softmax row is fully masked.
-    func paddedKeyMask(h: Int, w: Int, rows: Int, cols: Int) -> Tensor {
-        let ws = windowSize
+    func paddedKeyMask(h: Int, w: Int, rows: Int, cols: Int, window ws: Int) -> Tensor {
         var values = [Float](repeating: 0, count: rows * cols * ws * ws)
         for r in 0..<rows {
             for c in 0..<cols {
@@ -71,8 +73,23 @@ final class LocalAttention: ProjectedAttention {
     }
 }
 
-/// The `local` attention slot: B×H×W×dim → B×H×W×dim, windows of `spec.windowSize`.
-/// `spec`'s SEA switches do not apply.
-public func makeLocalAttention(_ spec: AttentionSpec, _ shape: AttentionShape) -> Layer {
-    LocalAttention(shape, windowSize: spec.windowSize)
+/// `attention: {type: local, window_size: 4}`.
+public struct LocalAttentionConfig: AttentionConfig {
+    public var typeName: String { "local" }
+    /// Window side in tokens, ≥ 1 (Table 9 uses 4).
+    public var windowSize = 4
+
+    public init(windowSize: Int = 4) { self.windowSize = windowSize }
+
+    enum CodingKeys: String, CodingKey { case type, windowSize = "window_size" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        windowSize = try c.decode(.windowSize, default: windowSize)
+        guard windowSize >= 1 else {
+            throw c.error(.windowSize, "local attention needs a window of at least 1 token, got \(windowSize); Table 9 uses 4")
+        }
+    }
+
+    public func build(_ shape: AttentionShape) -> Layer { LocalAttention(shape, windowSize: windowSize) }
 }

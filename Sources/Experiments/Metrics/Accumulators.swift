@@ -7,7 +7,7 @@ import TensorEngine
 /// label_c. Classes with an empty union (absent from both prediction and label) have IoU NaN
 /// and are left out of mIoU, as mmseg's nanmean does; likewise classes absent from the labels
 /// for mAcc.
-public struct SegmentationMetric {
+public struct SegmentationMetric: MetricAccumulator {
     public let numClasses: Int
     public let ignoreIndex: Int
     public private(set) var intersection: [Double]
@@ -54,10 +54,14 @@ public struct SegmentationMetric {
     public var aAcc: Double { let l = labelled.reduce(0, +); return l > 0 ? intersection.reduce(0, +) / l : .nan }
     public var mIoU: Double { nanMean(perClassIoU) }
     public var mAcc: Double { nanMean(perClassAccuracy) }
+
+    public mutating func update(prediction: Tensor, labels: Tensor) { update(prediction: prediction, label: labels) }
+    /// mmseg's per-class table: `iou` and `acc`.
+    public var perClassTables: [String: [Double]] { ["iou": perClassIoU, "acc": perClassAccuracy] }
 }
 
 /// Top-k accuracy of classification scores [N, K] against class indices [N].
-public struct ClassificationMetric {
+public struct ClassificationMetric: MetricAccumulator {
     public private(set) var count = 0
     public private(set) var top1Hits = 0
     public private(set) var top5Hits = 0
@@ -81,6 +85,9 @@ public struct ClassificationMetric {
         }
         count += n
     }
+
+    public mutating func update(prediction: Tensor, labels: Tensor) { update(scores: prediction, labels: labels) }
+    public var perClassTables: [String: [Double]] { [:] }
 
     public var top1: Double { count > 0 ? Double(top1Hits) / Double(count) : .nan }
     public var top5: Double { count > 0 ? Double(top5Hits) / Double(count) : .nan }

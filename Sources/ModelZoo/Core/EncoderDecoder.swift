@@ -1,15 +1,6 @@
 import NeuralNet
 import TensorEngine
 
-/// How `EncoderDecoder.predict` covers an image (mmseg's `test_cfg.mode`).
-public enum InferenceMode {
-    /// One pass over the whole image (every SeaFormer config, spec §3.1).
-    case whole
-    /// Overlapping crops of `crop` (H, W) every `stride` (H, W) pixels; logits of overlapping
-    /// crops are averaged.
-    case slide(crop: (Int, Int), stride: (Int, Int))
-}
-
 /// A segmentor's parts do not fit together.
 public struct SegmentorConfigError: Error, CustomStringConvertible, Equatable {
     public let message: String
@@ -20,7 +11,8 @@ public struct SegmentorConfigError: Error, CustomStringConvertible, Equatable {
 /// multi-scale features go through a decode head, whose logits (1/8 of the input for SeaFormer)
 /// are bilinearly resized (align_corners false) to the label size for training and to the
 /// image size for inference. Children are `backbone` and `decode_head`, the official prefixes.
-public final class EncoderDecoder: Module {
+public final class EncoderDecoder: Module, TaskModel {
+    public var task: ModelTask { .segmentation }
     public let backbone: any Backbone
     public let decodeHead: any DecodeHead
     public let numClasses: Int
@@ -28,16 +20,12 @@ public final class EncoderDecoder: Module {
     public init(backbone: any Backbone, head: any DecodeHead, numClasses: Int) throws {
         guard backbone.outChannels == head.inChannels else {
             throw SegmentorConfigError(message: """
-                model.head: the head expects inputs with channels \(head.inChannels) but the backbone gives \
-                \(backbone.outChannels); set model.head.in_channels to \(backbone.outChannels) (or leave it out so it \
-                is taken from the backbone)
+                the head expects features with channels \(head.inChannels) but the backbone gives \(backbone.outChannels) \
+                (\(backbone.featureInfo.map(\.description).joined(separator: ", "))); build the head from the backbone's featureInfo
                 """)
         }
         guard head.numClasses == numClasses else {
-            throw SegmentorConfigError(message: """
-                model.num_classes is \(numClasses) but the head was built for \(head.numClasses) classes; \
-                set model.head.num_classes to \(numClasses) (or leave it out so it is taken from model.num_classes)
-                """)
+            throw SegmentorConfigError(message: "the head was built for \(head.numClasses) classes but the segmentor for \(numClasses)")
         }
         self.backbone = backbone
         self.decodeHead = head
@@ -79,6 +67,13 @@ public final class EncoderDecoder: Module {
     /// (`upsampleBilinearArgmax`), so the full-resolution logits are never built. When the
     /// output size equals the input size the second resize is the identity and one fused step
     /// from the head's logits suffices.
+    /// The training step's loss terms: `loss_ce`, the decode head's cross entropy (see `loss`).
+    public func losses(images: Tensor, labels: Tensor) -> [LossTerm] {
+        [LossTerm("loss_ce", loss(images, labels: labels))]
+    }
+
+    public func measuredForward(_ images: Tensor) -> Tensor { logits(images) }
+
     public func predict(_ image: Tensor, mode: InferenceMode = .whole, outputSize: (Int, Int)? = nil) -> Tensor {
         precondition(image.rank == 4, "EncoderDecoder.predict: expected an NHWC image batch, got shape \(image.shape)")
         let inputSize = (image.shape[1], image.shape[2])

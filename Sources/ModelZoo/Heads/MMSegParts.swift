@@ -1,20 +1,6 @@
 import NeuralNet
 import TensorEngine
 
-/// A segmentation decode head: multi-scale NHWC features in (highest resolution first, as a
-/// `Backbone` returns them), per-pixel class logits `[N, h, w, numClasses]` out at the
-/// resolution of the first feature (1/8 of the image for SeaFormer).
-public protocol DecodeHead: Module {
-    /// Channel count the head expects of each input feature, in order.
-    var inChannels: [Int] { get }
-    var numClasses: Int { get }
-    func forward(_ features: [Tensor]) -> Tensor
-}
-
-extension DecodeHead {
-    public func callAsFunction(_ features: [Tensor]) -> Tensor { scoped { forward(features) } }
-}
-
 // The pieces every mmseg decode head shares, built the way mmcv/mmseg initialise them
 // (spec §1.4: ConvModule convs kaiming-normal fan_out for ReLU, BN γ=1 β=0; conv_seg N(0, 0.01),
 // bias 0). mmseg re-initialises heads after construction, so these override the PyTorch

@@ -76,7 +76,10 @@ final class AxialAttention: Layer {
     }
 }
 
-/// The `axial` attention slot: B×H×W×dim → B×H×W×dim. `spec`'s SEA switches do not apply.
-public func makeAxialAttention(_ spec: AttentionSpec, _ shape: AttentionShape) -> Layer {
-    AxialAttention(shape)
+/// `attention: {type: axial}`: no switches of its own.
+public struct AxialAttentionConfig: AttentionConfig {
+    public var typeName: String { "axial" }
+    public init() {}
+    public init(from decoder: Decoder) throws { try decodeTypeOnly(decoder) }
+    public func build(_ shape: AttentionShape) -> Layer { AxialAttention(shape) }
 }

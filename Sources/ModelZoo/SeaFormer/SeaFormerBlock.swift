@@ -3,8 +3,8 @@ import TensorEngine
 
 /// SeaFormer's FFN (official `Mlp`, spec §6 #9): Conv1×1+BN → depthwise 3×3 conv with bias and
 /// no BN → act → Conv1×1+BN. The official dropout has p = 0 and is left out (it has no state).
-/// The Swift names carry a `SeaFormer` prefix because ModelZoo also holds SegFormer's, different,
-/// `Mlp` and `Block`; the state paths are the official ones all the same.
+/// The Swift names carry a `SeaFormer` prefix because other families have an `Mlp` and a
+/// `Block` of their own; the state paths are the official ones all the same.
 public final class SeaFormerMlp: Layer {
     public let fc1: ConvBN
     public let dwconv: Conv2d
@@ -32,14 +32,14 @@ public final class SeaFormerMlp: Layer {
 
 /// One SeaFormer layer (official `Block`, spec §6 #10): `x + drop_path(attn(x))`, then
 /// `x + drop_path(mlp(x))`; no normalisation around the residuals. `attn` is whatever the
-/// attention registry builds for the spec, so every variant fills the same slot.
+/// block's attention config builds, so every variant fills the same slot.
 public final class SeaFormerBlock: Layer {
     public let attn: Layer
     public let mlp: SeaFormerMlp
     public let dropPath: DropPath
 
-    public init(attention: AttentionSpec, shape: AttentionShape, mlpRatio: Double, dropPath: Float) {
-        attn = AttentionRegistry.build(attention, shape)
+    public init(attention: any AttentionConfig, shape: AttentionShape, mlpRatio: Double, dropPath: Float) {
+        attn = attention.build(shape)
         mlp = SeaFormerMlp(shape.dim, mlpRatio: mlpRatio, activation: shape.activation)
         self.dropPath = DropPath(dropPath)
     }
@@ -58,7 +58,7 @@ public final class SeaFormerBlock: Layer {
 public final class SeaFormerBasicLayer: Layer {
     public let transformerBlocks: Sequential
 
-    public init(depth: Int, attention: AttentionSpec, shape: AttentionShape, mlpRatio: Double, dropPath: Float) {
+    public init(depth: Int, attention: any AttentionConfig, shape: AttentionShape, mlpRatio: Double, dropPath: Float) {
         precondition(depth > 0, "SeaFormerBasicLayer: depth must be positive, got \(depth)")
         let rates = Self.dropPathRates(depth: depth, maximum: dropPath)
         transformerBlocks = Sequential(rates.map {

@@ -37,7 +37,10 @@ final class ConvAttention: Layer {
     }
 }
 
-/// The `conv` attention slot: B×H×W×dim → B×H×W×dim. `spec`'s SEA switches do not apply.
-public func makeConvAttention(_ spec: AttentionSpec, _ shape: AttentionShape) -> Layer {
-    ConvAttention(shape)
+/// `attention: {type: conv}`: no switches of its own.
+public struct ConvAttentionConfig: AttentionConfig {
+    public var typeName: String { "conv" }
+    public init() {}
+    public init(from decoder: Decoder) throws { try decodeTypeOnly(decoder) }
+    public func build(_ shape: AttentionShape) -> Layer { ConvAttention(shape) }
 }
