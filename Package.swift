@@ -47,10 +47,12 @@ let package = Package(
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "CDNNL"]),
 
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
+        // Assertions every test target shares (tensor comparisons), so each is written once.
+        .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
         .testTarget(name: "ConfigCoreTests", dependencies: ["ConfigCore"]),
-        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine", "TestSupport"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
         .testTarget(name: "HDF5StoreTests", dependencies: ["HDF5Store"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "DataPipeline", "TensorEngine", "HDF5Store"]),

@@ -170,8 +170,8 @@ struct Info: ParsableCommand {
     @Option(help: "Input size H or HxW (default: 512 for segmentors, 224 for classifiers).")
     var size: String?
 
-    @Option(help: "Module tree depth of the table.")
-    var depth = 2
+    @Option(help: "Module tree depth of the table (with --features: default all).")
+    var depth: Int?
 
     @Flag(help: "List every module path with its output shape instead of the cost table.")
     var features = false
@@ -190,17 +190,21 @@ struct Info: ParsableCommand {
             let image = Tensor.zeros([1, h, w, 3])
             print("\(e.config.name): \(type(of: model)) (\(model.task.rawValue), \(model.numClasses) classes), input 1x\(h)x\(w)x3 (NHWC)\n")
             if features {
+                let depthLimit = depth ?? Int.max
                 model.eval()
                 let (_, recorder) = try FeatureTaps.record(model) { withNoGrad { model.measuredForward(image) } }
-                let width = recorder.order.map(\.count).max() ?? 0
-                for path in FeatureTaps.modulePaths(model) {
+                let modules = model.namedModules().filter { !$0.0.isEmpty && $0.0.split(separator: ".").count <= depthLimit }
+                let width = modules.map(\.0.count).max() ?? 0
+                let typeWidth = modules.map { String(describing: type(of: $0.1)).count }.max() ?? 0
+                for (path, module) in modules {
                     let shapes = recorder.outputs[path].map { $0.map { "\($0.shape)" }.joined(separator: ", ") } ?? "(not called in this pass)"
-                    print(path.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + shapes)
+                    print(path.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                          + String(describing: type(of: module)).padding(toLength: typeWidth, withPad: " ", startingAt: 0) + "  " + shapes)
                 }
                 print("\nshapes are NHWC at batch 1; a path's output is what `distill` feature points and FeatureTaps.record read")
                 return
             }
-            let summary = ModelSummary.measure(model, depth: depth) { withNoGrad { _ = model.measuredForward(image) } }
+            let summary = ModelSummary.measure(model, depth: depth ?? 2) { withNoGrad { _ = model.measuredForward(image) } }
             print(summary.table())
         }
     }

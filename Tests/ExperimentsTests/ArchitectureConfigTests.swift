@@ -76,7 +76,7 @@ final class ArchitectureConfigTests: XCTestCase {
                        "\(typo):15:18 (eval.metrics.0): unknown metric 'mIOU'; did you mean 'mIoU'?")
         let (_, wrongTask) = try load(ExperimentConfigTests.minimal + "\neval: {metrics: [top1]}\n")
         XCTAssertEqual(configError { try validate(wrongTask) }?.message, "'top1' is not a segmentation metric")
-        XCTAssertEqual(MetricRegistry.names(for: .segmentation), ["aAcc", "mIoU", "mAcc"])
+        XCTAssertEqual(MetricRegistry.names(for: .segmentation), ["aAcc", "mIoU", "mAcc", "mDice"])
         XCTAssertEqual(MetricRegistry.names(for: .classification), ["top1", "top5"])
     }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import NeuralNet
 import TensorEngine
@@ -43,12 +44,6 @@ final class HeadTests: XCTestCase {
 
     func count(_ m: Module, prefix: String) -> Int {
         m.namedParameters().filter { $0.0.hasPrefix(prefix + ".") }.reduce(0) { $0 + $1.1.count }
-    }
-
-    func assertClose(_ a: Tensor, _ b: Tensor, tol: Float = 1e-5, _ message: String = "", line: UInt = #line) {
-        XCTAssertEqual(a.shape, b.shape, message, line: line)
-        let d = zip(a.toArray(), b.toArray()).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThanOrEqual(d, tol, message, line: line)
     }
 
     // MARK: light head
@@ -120,7 +115,7 @@ final class HeadTests: XCTestCase {
         h.eval()
         let f = tinyFeatures()
         let x = h.fusions[1](local: h.fusions[0](local: f[0], global: f[1]), global: f[2])
-        assertClose(h(f), h.convSeg(h.linearFuse(x)), tol: 0)
+        assertClose(h(f), h.convSeg(h.linearFuse(x)), accuracy: 0)
         XCTAssertEqual(h.linearFuse.activation, .relu)
         XCTAssertEqual(h.linearFuse.conv.groups, 96, "depthwise (is_dw)")
     }
@@ -145,7 +140,7 @@ final class HeadTests: XCTestCase {
             }
             let y = b(local: local, global: global)
             XCTAssertEqual(y.shape, [2, 6, 7, 5])
-            assertClose(y, expected, tol: 0, "\(mode)")
+            assertClose(y, expected, accuracy: 0, "\(mode)")
             outputs[mode] = y.toArray()
             if mode == .sigmoidMul {
                 let gateAfterResize = l * interpolateBilinear(c, size: (6, 7)).hardSigmoid()
@@ -203,7 +198,7 @@ final class HeadTests: XCTestCase {
         let g = RandomGenerator(seed: 9)
         let f = [Tensor.normal([1, 8, 8, 16], generator: g), Tensor.normal([1, 4, 4, 16], generator: g), Tensor.normal([1, 2, 2, 16], generator: g)]
         let sum = f[0] + interpolateBilinear(f[1], size: (8, 8)) + interpolateBilinear(f[2], size: (8, 8))
-        assertClose(h(f), h.convSeg(h.linearFuse(sum)), tol: 0)
+        assertClose(h(f), h.convSeg(h.linearFuse(sum)), accuracy: 0)
     }
 
     // MARK: segmentor
@@ -323,7 +318,7 @@ final class HeadTests: XCTestCase {
         XCTAssertEqual(y.shape, [2, 1000])
         // The logits are linear(GAP(last feature)).
         let last = backbone.features(x).last!
-        assertClose(c.linear(last.mean(axes: [1, 2])), y, tol: 1e-5)
+        assertClose(c.linear(last.mean(axes: [1, 2])), y, accuracy: 1e-5)
     }
 
     func testClassifierPassesItsModeToTheBackbone() {

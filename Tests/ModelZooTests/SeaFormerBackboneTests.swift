@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import NeuralNet
 import TensorEngine
@@ -195,7 +196,7 @@ final class SeaFormerBackboneTests: XCTestCase {
         withNoGrad {
             let x = Tensor.normal([1, 5, 6, 16])
             let detail = attn.pwconv!(attn.dwconv!(concat([attn.toQ!(x), attn.toK!(x), attn.toV!(x)], axis: 3)).relu6())
-            assertClose(attn(x), detail * 0.5, tolerance: 1e-6)
+            assertClose(attn(x), detail * 0.5, accuracy: 1e-6)
         }
     }
 
@@ -266,11 +267,4 @@ final class SeaFormerBackboneTests: XCTestCase {
             XCTAssertEqual(model(Tensor.normal([1, 64, 64, 3])).map(\.shape), [[1, 8, 8, 32], [1, 2, 2, 128], [1, 1, 1, 160]])
         }
     }
-}
-
-private func assertClose(_ a: Tensor, _ b: Tensor, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.shape, b.shape, file: file, line: line)
-    let x = a.toArray(), y = b.toArray()
-    let worst = zip(x, y).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-    XCTAssertLessThanOrEqual(worst, tolerance, file: file, line: line)
 }

@@ -40,6 +40,7 @@ public enum MetricRegistry {
         metric("aAcc", .segmentation, "pixel accuracy over all labelled pixels (mmseg)") { (m: SegmentationMetric) in m.aAcc },
         metric("mIoU", .segmentation, "mean over classes of intersection / union (mmseg, NaN classes left out)") { (m: SegmentationMetric) in m.mIoU },
         metric("mAcc", .segmentation, "mean over classes of per-class pixel accuracy (mmseg)") { (m: SegmentationMetric) in m.mAcc },
+        metric("mDice", .segmentation, "mean over classes of 2·|P∩L| / (|P| + |L|) (mmseg's Dice)") { (m: SegmentationMetric) in nanMean(m.intersection.indices.map { c in m.predicted[c] + m.labelled[c] > 0 ? 2 * m.intersection[c] / (m.predicted[c] + m.labelled[c]) : .nan }) },
         metric("top1", .classification, "top-1 accuracy") { (m: ClassificationMetric) in m.top1 },
         metric("top5", .classification, "top-5 accuracy") { (m: ClassificationMetric) in m.top5 },
     ]
