@@ -32,6 +32,7 @@ public enum StandardTransforms {
         r.register("photometric_distortion") { try PhotometricDistortion(config: PhotometricDistortion.Config(from: $0)) }
         r.register("normalize") { try Normalize(config: Normalize.Config(from: $0)) }
         r.register("pad") { try Pad(config: Pad.Config(from: $0)) }
+        r.register("random_erasing") { try RandomErasing(config: RandomErasing.Config(from: $0)) }
         return r
     }()
 }
