@@ -28,8 +28,18 @@ public struct Experiment {
 
     /// Builds the model through `ModelRegistry.models` (strict keys, located errors). `run`,
     /// `eval`, `info` and `validate` all build through here, so a config that validates builds.
+    /// `init` sections (`model.init`, `model.backbone.init`, `model.head.init`) are not the
+    /// builders' and are applied by `buildInitialisedModel`.
     public func buildModel() throws -> any TaskModel {
-        try ConfigDecoder(config.model, at: ["model"]).with { try ModelRegistry.build(from: $0) }
+        let (node, _) = try splitInit()
+        return try ConfigDecoder(node, at: ["model"]).with { try ModelRegistry.build(from: $0) }
+    }
+
+    /// `buildModel()` and then every `init` section loaded, with the report of what was loaded.
+    public func buildInitialisedModel() throws -> (any TaskModel, ModelInitReport) {
+        let (node, targets) = try splitInit()
+        let model = try ConfigDecoder(node, at: ["model"]).with { try ModelRegistry.build(from: $0) }
+        return (model, try initialise(model, targets))
     }
 
     /// The training batch: `data.train.batch_size` if set, else `train.batch_size`.

@@ -43,7 +43,8 @@ struct ExperimentValidator {
     /// Builds the model with the same builders `run` uses (so a config that validates builds;
     /// every failure is a located config error) and returns what the other checks need.
     func checkModel() throws -> (numClasses: Int?, segmentation: Bool) {
-        let model = try e.buildModel()
+        // Loading the `init` checkpoints too: a missing file or keys that do not fit fail here.
+        let (model, _) = try e.buildInitialisedModel()
         return (model.task == .segmentation ? model.numClasses : nil, model.task == .segmentation)
     }
 

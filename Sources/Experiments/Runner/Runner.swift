@@ -101,7 +101,14 @@ public final class Runner {
         let bytes = Int64(4 * (stateFloats + parameterFloats * c.train.optimizer.stateTensorsPerParameter)) + (1 << 20)
         // keep_last periodic files, best.h5, and the next one being written beside them.
         try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1))
-        if options.resume, let existing { try restore(from: existing) }
+        if options.resume, let existing {
+            try restore(from: existing)
+        } else {
+            // `init` sections load only into a fresh run: a resumed one has its own weights.
+            let report = try experiment.initialise(model, try experiment.splitInit().1)
+            pendingNotes.append(contentsOf: report.lines)
+            initReport = report.lines
+        }
         if c.data.val != nil {
             let evaluator = try Evaluator(experiment: experiment)
             // Caught here, before training, not at the first evaluation hours later.
@@ -152,6 +159,8 @@ public final class Runner {
         }
     }
     private var pendingNotes: [String] = []
+    /// What `init` sections loaded (log.txt and every checkpoint's `init` attribute).
+    public private(set) var initReport: [String] = []
     private var configChangeAccepted = false
 
     /// Trains to `train.iterations` (or `stopAfter`), evaluating and checkpointing on the way.
