@@ -36,8 +36,10 @@ public struct ExperimentConfig: Decodable {
                               remedy: "remove the section (or train the student alone)")
         }
         name = try c.decode(String.self, forKey: .name)
+        if let problem = runNameProblem(name) { throw ConfigValueError(keyPath: "name", message: problem) }
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         outputDir = try c.decodeIfPresent(String.self, forKey: .outputDir) ?? outputDir
+        if outputDir.isEmpty { throw ConfigValueError(keyPath: "output_dir", message: "must not be empty (default: runs)") }
         model = try c.decode(ConfigNode.self, forKey: .model)
         data = try c.decode(DataConfig.self, forKey: .data)
         train = try c.decode(TrainConfig.self, forKey: .train)
@@ -79,6 +81,10 @@ public struct DataSplitConfig: Decodable {
         pipeline = try c.decodeIfPresent(ConfigNode.self, forKey: .pipeline)
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
         workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? workers
+        guard (0...maximumLoaderWorkers).contains(workers) else {
+            throw ConfigValueError(keyPath: pathString(c.codingPath + [CodingKeys.workers]),
+                                  message: "must be in 0…\(maximumLoaderWorkers) (4 threads per core of the \(ProcessInfo.processInfo.activeProcessorCount) here, at least 8), got \(workers)")
+        }
     }
 }
 

@@ -123,7 +123,7 @@ extension Experiment {
                     throw ConfigError(.invalidValue, at: root.node(at: t.keyPath + ["weights"])?.location ?? at, keyPath: where_ + ".weights",
                                       message: "\(file.path) has no /\(group) weights" + (group == "ema" ? " (the run that wrote it had no train.ema)" : ""))
                 }
-                state = try TrainingCheckpoint.readTensors(under: group, in: f)
+                state = try TrainingCheckpoint.readTensors(under: group, in: f, verify: try f.hasAttribute("checksum"))
             } catch let e as ConfigError { throw e } catch {
                 throw ConfigError(.file, at: at, keyPath: where_ + ".checkpoint", message: "cannot read \(file.path): \(error)")
             }

@@ -7,15 +7,16 @@ import ModelZoo
 /// Meant for `runexp validate` and for CI over all experiment files; `_base_` files and types
 /// were already checked by loading. The model is built by the registry builders `run` uses
 /// (a few MB of parameters; no forward pass); transforms are built too.
-public func validate(_ experiment: Experiment) throws {
-    try ExperimentValidator(experiment).run()
+public func validate(_ experiment: Experiment, options: ValidationOptions = ValidationOptions()) throws {
+    try ExperimentValidator(experiment, options: options).run()
 }
 
 struct ExperimentValidator {
     let e: Experiment
+    let options: ValidationOptions
     var c: ExperimentConfig { e.config }
 
-    init(_ e: Experiment) { self.e = e }
+    init(_ e: Experiment, options: ValidationOptions = ValidationOptions()) { self.e = e; self.options = options }
 
     func fail(_ path: [String], _ message: String, remedy: String? = nil) -> ConfigError {
         var p = path
@@ -31,11 +32,20 @@ struct ExperimentValidator {
         if !ok { throw fail(path, message()) }
     }
 
+    /// Runs every check and reports all problems found (one error, or `ValidationErrors`).
     func run() throws {
-        let modelInfo = try checkModel()
-        try checkData(numClasses: modelInfo.numClasses)
-        try checkTrain()
-        try checkEval(segmentation: modelInfo.segmentation)
+        var errors: [Error] = []
+        func collect(_ body: () throws -> Void) { do { try body() } catch { errors.append(error) } }
+        var modelInfo: (numClasses: Int?, segmentation: Bool) = (nil, true)
+        collect { modelInfo = try checkModel() }
+        collect { try checkData(numClasses: modelInfo.numClasses) }
+        errors += checkDatasets(numClasses: modelInfo.numClasses)
+        collect { try checkTrain() }
+        collect { try checkFinite() }
+        collect { try checkEval(segmentation: modelInfo.segmentation) }
+        collect { try checkMemory() }
+        if errors.count == 1 { throw errors[0] }
+        if errors.count > 1 { throw ValidationErrors(errors: errors) }
     }
 
     // MARK: model

@@ -34,6 +34,19 @@ public struct SizeHW: Decodable, Equatable, Sendable, CustomStringConvertible {
         guard height >= 1 && width >= 1 else {
             throw ConfigValueError(path: decoder.codingPath, message: "size must be positive, got \(height)×\(width)")
         }
+        guard height <= Self.maximumSide && width <= Self.maximumSide else {
+            throw ConfigValueError(path: decoder.codingPath, message: Self.tooLarge("\(height)×\(width)"))
+        }
+    }
+
+    /// The largest side a config may ask for. Sizes drive allocations (a 100000×100000 RGB
+    /// float image is 120 GB), and an allocation that large would crash the process instead of
+    /// failing cleanly; 16384 is beyond any dataset this project trains on (Cityscapes is
+    /// 2048×1024) and its float RGB image is 3 GiB.
+    public static let maximumSide = 16384
+
+    static func tooLarge(_ size: String) -> String {
+        "must be at most \(maximumSide) pixels per side, got \(size) (one float RGB image of that size alone needs more memory than this machine should be asked for)"
     }
 
     public var description: String { "\(height)×\(width)" }

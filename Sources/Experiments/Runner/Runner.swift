@@ -74,6 +74,10 @@ public final class Runner {
     private var evaluator: Evaluator?
     private var lastEvaluation: EvaluationResult?
     private let configText: String
+    /// This process's exclusive claim on the run directory, held until `run()` returns.
+    private var lock: RunLock?
+    /// Whether metrics.h5 was written by this process (so a vanished file is noticed).
+    var metricsWritten = false
 
     /// Prepares everything that can fail before training: the run directory (writable, room
     /// for checkpoints), the model and optimizer, and, with `resume`, the checkpoint.
@@ -82,7 +86,12 @@ public final class Runner {
         self.options = options
         self.hooks = hooks
         let c = experiment.config
-        directory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        let runDirectory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        directory = runDirectory
+        // The lock comes first, before the (slow) model build: a second writer fails at once,
+        // and everything below reads or cleans files another writer could be changing.
+        try runDirectory.makeDirectories(runDirectory.url)
+        lock = try RunLock(directory: runDirectory)
         configText = try experiment.resolvedYAML()
         metrics = MetricsLog(runName: c.name)
 
@@ -92,17 +101,22 @@ public final class Runner {
         optimizer = c.train.optimizer.make(for: model)
         schedule = c.train.schedule.make(baseLR: c.train.optimizer.lr, iterations: c.train.iterations)
 
-        let existing = try directory.latestCheckpoint()
-        if let existing, !options.resume {
+        let debris = directory.removeDebris()
+        if !debris.isEmpty {
+            pendingNotes.append("removed \(debris.count) temporary file(s) left by an interrupted write: \(debris.joined(separator: ", "))")
+        }
+        if !options.resume, let existing = try directory.latestCheckpoint() {
             throw RunError.runExists(path: directory.url.path, checkpoint: "checkpoints/" + existing.lastPathComponent)
         }
         let parameterFloats = model.namedParameters().reduce(0) { $0 + $1.1.count }
         let stateFloats = model.stateDict().values.reduce(0) { $0 + $1.count }
         let bytes = Int64(4 * (stateFloats + parameterFloats * c.train.optimizer.stateTensorsPerParameter)) + (1 << 20)
-        // keep_last periodic files, best.h5, and the next one being written beside them.
-        try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1))
-        if options.resume, let existing {
-            try restore(from: existing)
+        // keep_last periodic files, best.h5, and the next one being written beside them; a
+        // resumed run's checkpoints on disk already hold part of that room.
+        try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1),
+                              existingBytes: options.resume ? directory.existingCheckpointBytes() : 0)
+        if options.resume, let point = try directory.resumePoint(total: c.train.iterations) {
+            try restore(from: point)
         } else {
             // `init` sections load only into a fresh run: a resumed one has its own weights.
             let report = try experiment.initialise(model, try experiment.splitInit().1)
@@ -122,9 +136,16 @@ public final class Runner {
     }
 
     /// Loads a checkpoint of this run after checking that the config is the one it started with.
-    private func restore(from file: URL) throws {
-        if let saved = try? String(contentsOf: directory.config, encoding: .utf8), saved != configText {
-            let old = try ConfigLoader.load(yaml: saved, name: directory.config.path)
+    /// The reference is the config stored INSIDE the checkpoint, not config.yaml: that file can
+    /// be deleted or edited, and a resume must never silently continue under another config.
+    private func restore(from point: ResumePoint) throws {
+        let file = point.file, checkpoint = point.checkpoint
+        pendingNotes.append(contentsOf: point.notes)
+        if checkpoint.config != configText {
+            let old: ConfigNode
+            do { old = try ConfigLoader.load(yaml: checkpoint.config, name: file.path + " (config attribute)") } catch {
+                throw CheckpointError.unreadableConfig(file: file.path, reason: "\(error)")
+            }
             let differences = configDifferences(old: old, new: experiment.root)
             if !differences.isEmpty {
                 guard options.acceptConfigChanges else { throw RunError.configChanged(run: directory.url.path, differences: differences) }
@@ -132,9 +153,10 @@ public final class Runner {
                 configChangeAccepted = true
             }
         }
-        let checkpoint: TrainingCheckpoint
-        do { checkpoint = try TrainingCheckpoint.read(from: file) } catch {
-            throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
+        if !configChangeAccepted, (try? String(contentsOf: directory.config, encoding: .utf8)) != checkpoint.config {
+            let state = FileManager.default.fileExists(atPath: directory.config.path) ? "differs from" : "is missing; it should hold"
+            pendingNotes.append("warning: \(directory.config.path) \(state) the config recorded in \(file.lastPathComponent); rewriting it from the checkpoint")
+            configFileNeedsRewrite = true
         }
         do {
             try model.load(state: checkpoint.model)
@@ -162,6 +184,7 @@ public final class Runner {
     /// What `init` sections loaded (log.txt and every checkpoint's `init` attribute).
     public private(set) var initReport: [String] = []
     private var configChangeAccepted = false
+    private var configFileNeedsRewrite = false
 
     /// Trains to `train.iterations` (or `stopAfter`), evaluating and checkpointing on the way.
     /// Throws `RunError.interrupted` after a SIGINT/SIGTERM (with a checkpoint written) and
@@ -169,7 +192,7 @@ public final class Runner {
     @discardableResult
     public func run() throws -> RunSummary {
         StopSignal.install()
-        defer { StopSignal.uninstall() }
+        defer { StopSignal.uninstall(); lock?.release(); lock = nil }
         do {
             try train()
             hooks.forEach { $0.afterRun(self, error: nil) }
@@ -185,7 +208,7 @@ public final class Runner {
         let c = experiment.config
         // A fresh start (even in a directory whose earlier attempt stopped before its first
         // checkpoint) records its own config; a resumed run keeps the one it started with.
-        if resumedFrom == nil || configChangeAccepted { try writeAtomically(configText, to: directory.config) }
+        if resumedFrom == nil || configChangeAccepted || configFileNeedsRewrite { try writeAtomically(configText, to: directory.config) }
         hooks.forEach { $0.beforeRun(self) }
         if let from = resumedFrom { note("resumed from \(from.path) at iteration \(iteration)/\(total)") }
         else if options.resume { note("--resume: no checkpoint in \(directory.url.path); starting from iteration 0") }
@@ -205,7 +228,7 @@ public final class Runner {
         while iteration < stopAt {
             let lr = Double(schedule.lr(at: iteration))
             optimizer.lr = Float(lr)
-            guard let batch = try loader.next() else { preconditionFailure("an iteration-based loader never ends") }
+            guard let batch = try nextBatch(loader) else { preconditionFailure("an iteration-based loader never ends") }
             let terms = try lossTerms(batch)
             let loss = terms.total
             let value = loss.item()
@@ -240,7 +263,7 @@ public final class Runner {
             if iteration % c.train.logInterval == 0 || iteration == total { try logRow(lr: lr) }
             var improved = false
             if evaluator != nil, (c.eval.interval.map { iteration % $0 == 0 } ?? false) || iteration == total {
-                improved = try evaluate()
+                improved = try evaluateSavingProgress()
             }
             let checkpointInterval = c.checkpoint.interval ?? c.eval.interval
             let stopping = StopSignal.pending != nil || iteration == stopAt
@@ -251,7 +274,7 @@ public final class Runner {
             }
             if let signal = StopSignal.pending {
                 throw RunError.interrupted(signal: signal, iteration: iteration, total: total, checkpoint: lastCheckpoint?.path ?? "?",
-                                           resume: options.resumeCommand ?? "runexp run \(experiment.root.location.file) --resume")
+                                           resume: resumeCommand)
             }
             lastTick = Date()  // evaluation and checkpoint time is not training throughput
         }
@@ -273,7 +296,7 @@ public final class Runner {
         let row = MetricsLog.TrainRow(iteration: iteration, losses: losses, lr: lr,
                                       throughput: windowSeconds > 0 ? Float(Double(windowImages) / windowSeconds) : 0)
         metrics.train.append(row)
-        try metrics.write(to: directory.metrics)
+        try writeMetrics()
         logWindow.removeAll()
         termWindows.removeAll()
         windowImages = 0
@@ -282,7 +305,7 @@ public final class Runner {
     }
 
     /// Evaluates, records the result, and says whether the `keep_best` metric improved.
-    private func evaluate() throws -> Bool {
+    func evaluate() throws -> Bool {
         guard let evaluator else { return false }
         hooks.forEach { $0.beforeEvaluation(self) }
         let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }
@@ -290,7 +313,7 @@ public final class Runner {
         if !result.perClass.isEmpty { metrics.classNames = result.classNames }
         metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: result.metrics,
                                              perClass: result.perClass.mapValues { $0.map { Float($0) } }))
-        try metrics.write(to: directory.metrics)
+        try writeMetrics()
         hooks.forEach { $0.afterEvaluation(self, result) }
         guard let key = experiment.config.checkpoint.keepBest, let value = result.metrics[key], !value.isNaN else { return false }
         if let b = best, b.value >= value { return false }
@@ -298,7 +321,7 @@ public final class Runner {
         return true
     }
 
-    private func checkpointState() -> TrainingCheckpoint {
+    func checkpointState() -> TrainingCheckpoint {
         TrainingCheckpoint(iteration: iteration, model: model.stateDict(), optimizer: optimizer.stateDict(), rng: RandomGenerator.global.state,
                            sampler: sampler, logWindow: logWindow, termWindows: termWindows, seed: experiment.config.seed, threads: Engine.threads,
                            config: configText, best: best)
@@ -306,7 +329,7 @@ public final class Runner {
 
     /// Writes `iter_N.h5`, points `last_checkpoint` at it, then removes periodic checkpoints
     /// beyond `keep_last` (oldest first; never the one just written).
-    private func writeCheckpoint(_ state: TrainingCheckpoint) throws {
+    func writeCheckpoint(_ state: TrainingCheckpoint) throws {
         let file = directory.checkpoint(iteration: iteration)
         try state.write(to: file)
         try directory.setLastCheckpoint(file)
@@ -317,7 +340,10 @@ public final class Runner {
         hooks.forEach { $0.afterCheckpoint(self, file) }
     }
 
-    private func note(_ message: String) { hooks.forEach { $0.note(self, message) } }
+    func note(_ message: String) { hooks.forEach { $0.note(self, message) } }
+
+    /// The command that continues this run, for messages.
+    var resumeCommand: String { options.resumeCommand ?? "runexp run \(experiment.root.location.file) --resume" }
 }
 
 /// The settings that differ between two configs, one line per key path:
