@@ -58,7 +58,7 @@ public final class SyntheticDataset: Dataset {
         }
 
         func validate(path: [CodingKey] = []) throws {
-            func fail(_ key: CodingKeys, _ m: String) -> DataConfigError { DataConfigError(path: path + [key], message: m) }
+            func fail(_ key: CodingKeys, _ m: String) -> ConfigValueError { ConfigValueError(path: path + [key], message: m) }
             guard numClasses >= 2 && numClasses <= 255 else { throw fail(.numClasses, "must be in 2…255, got \(numClasses)") }
             // The sampler keeps a permutation of every index (8 bytes each), so the length is
             // an allocation too.

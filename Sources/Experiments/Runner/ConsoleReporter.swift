@@ -41,14 +41,20 @@ public final class ConsoleReporter: RunnerHook {
         lastDraw = Date()
         let perIteration = recentSeconds.reduce(0, +) / Double(recentSeconds.count)
         let eta = perIteration * Double(r.total - r.iteration)
-        draw(String(format: "iter %d/%d  loss %.4f  lr %.3e  %.1f img/s  ETA %@", r.iteration, r.total, r.loss, r.lr,
-                    Double(r.images) / max(r.seconds, 1e-9), Self.duration(eta)))
+        draw(String(format: "iter %d/%d  loss %.4f%@  lr %.3e  %.1f img/s  ETA %@", r.iteration, r.total, r.loss,
+                    Self.terms(r.terms), r.lr, Double(r.images) / max(r.seconds, 1e-9), Self.duration(eta)))
     }
 
     public func afterLogRow(_ runner: Runner, _ row: MetricsLog.TrainRow) {
         let perIteration = recentSeconds.isEmpty ? 0 : recentSeconds.reduce(0, +) / Double(recentSeconds.count)
-        emit(String(format: "iter %d/%d  loss %.4f  lr %.3e  %.1f img/s  ETA %@", row.iteration, runner.total, row.loss, row.lr,
-                    row.throughput, Self.duration(perIteration * Double(runner.total - row.iteration))))
+        let terms = row.losses.keys.filter { $0 != MetricsLog.totalLoss }.sorted().map { (name: $0, value: row.losses[$0]!) }
+        emit(String(format: "iter %d/%d  loss %.4f%@  lr %.3e  %.1f img/s  ETA %@", row.iteration, runner.total, row.loss,
+                    Self.terms(terms), row.lr, row.throughput, Self.duration(perIteration * Double(runner.total - row.iteration))))
+    }
+
+    /// ` (loss_ce 0.5123, loss_kd 0.1002)`: every named term beside the total.
+    static func terms(_ terms: [(name: String, value: Float)]) -> String {
+        terms.isEmpty ? "" : " (" + terms.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: ", ") + ")"
     }
 
     public func evaluationProgress(_ runner: Runner, done: Int, total: Int) {

@@ -52,7 +52,7 @@ public struct RunSummary {
 public final class Runner {
     public let experiment: Experiment
     public let directory: RunDirectory
-    public let model: Module
+    public let model: any TaskModel
     public let optimizer: Optimizer
     public let schedule: LRSchedule
     public let options: RunOptions
@@ -68,6 +68,7 @@ public final class Runner {
 
     private var sampler = SamplerState()
     private var logWindow: [Float] = []
+    private var termWindows: [String: [Float]] = [:]
     private var windowImages = 0
     private var windowSeconds = 0.0
     private var evaluator: Evaluator?
@@ -114,8 +115,24 @@ public final class Runner {
         // resumed run's checkpoints on disk already hold part of that room.
         try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1),
                               existingBytes: options.resume ? directory.existingCheckpointBytes() : 0)
-        if options.resume, let point = try directory.resumePoint(total: c.train.iterations) { try restore(from: point) }
-        if c.data.val != nil { evaluator = try Evaluator(experiment: experiment) }
+        if options.resume, let point = try directory.resumePoint(total: c.train.iterations) {
+            try restore(from: point)
+        } else {
+            // `init` sections load only into a fresh run: a resumed one has its own weights.
+            let report = try experiment.initialise(model, try experiment.splitInit().1)
+            pendingNotes.append(contentsOf: report.lines)
+            initReport = report.lines
+        }
+        if c.data.val != nil {
+            let evaluator = try Evaluator(experiment: experiment)
+            // Caught here, before training, not at the first evaluation hours later.
+            if model.task == .segmentation && evaluator.classNames.count != model.numClasses {
+                throw ConfigError(.invalidValue, at: experiment.root.node(at: ["model", "num_classes"])?.location, keyPath: "model.num_classes",
+                                  message: "is \(model.numClasses) but the validation dataset has \(evaluator.classNames.count) classes",
+                                  remedy: "set model.num_classes to \(evaluator.classNames.count)")
+            }
+            self.evaluator = evaluator
+        }
     }
 
     /// Loads a checkpoint of this run after checking that the config is the one it started with.
@@ -151,6 +168,7 @@ public final class Runner {
         RandomGenerator.global.state = checkpoint.rng
         sampler = checkpoint.sampler
         logWindow = checkpoint.logWindow
+        termWindows = checkpoint.termWindows
         best = checkpoint.best
         lastCheckpoint = file
         resumedFrom = file
@@ -163,6 +181,8 @@ public final class Runner {
         }
     }
     private var pendingNotes: [String] = []
+    /// What `init` sections loaded (log.txt and every checkpoint's `init` attribute).
+    public private(set) var initReport: [String] = []
     private var configChangeAccepted = false
     private var configFileNeedsRewrite = false
 
@@ -209,8 +229,10 @@ public final class Runner {
             let lr = Double(schedule.lr(at: iteration))
             optimizer.lr = Float(lr)
             guard let batch = try nextBatch(loader) else { preconditionFailure("an iteration-based loader never ends") }
-            let loss = try computeLoss(batch)
+            let terms = try lossTerms(batch)
+            let loss = terms.total
             let value = loss.item()
+            let termValues = terms.map { (name: $0.name, value: $0.weighted.item()) }
             guard value.isFinite else {
                 throw RunError.nonFinite(what: "loss is \(value)", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
             }
@@ -232,9 +254,10 @@ public final class Runner {
             let seconds = now.timeIntervalSince(lastTick)
             lastTick = now
             logWindow.append(value)
+            for t in termValues { termWindows[t.name, default: []].append(t.value) }
             windowImages += batch.indices.count
             windowSeconds += seconds
-            let record = IterationRecord(iteration: iteration, total: total, loss: value, lr: lr, images: batch.indices.count, seconds: seconds)
+            let record = IterationRecord(iteration: iteration, total: total, loss: value, terms: termValues, lr: lr, images: batch.indices.count, seconds: seconds)
             hooks.forEach { $0.afterIteration(self, record) }
 
             if iteration % c.train.logInterval == 0 || iteration == total { try logRow(lr: lr) }
@@ -257,26 +280,25 @@ public final class Runner {
         }
     }
 
-    /// The training loss of a batch for the model's task.
-    private func computeLoss(_ batch: Batch) throws -> Tensor {
+    /// The named loss terms of a batch (the model's `losses`; their weighted sum is trained).
+    private func lossTerms(_ batch: Batch) throws -> [LossTerm] {
         guard let labels = batch.labels else {
             throw RunError.incompatibleCheckpoint(file: batch.sources.first ?? "?", reason: "training samples carry no labels")
         }
-        switch model {
-        case let segmentor as EncoderDecoder: return segmentor.loss(batch.images, labels: labels)
-        case let classifier as ImageClassifier: return crossEntropy(logits: classifier(batch.images), target: labels)
-        default: preconditionFailure("Runner: no training loss for \(type(of: model))")
-        }
+        return model.losses(images: batch.images, labels: labels)
     }
 
     private func logRow(lr: Double) throws {
         guard !logWindow.isEmpty else { return }
-        let mean = Float(logWindow.reduce(0.0) { $0 + Double($1) } / Double(logWindow.count))
-        let row = MetricsLog.TrainRow(iteration: iteration, loss: mean, lr: lr,
+        func mean(_ xs: [Float]) -> Float { Float(xs.reduce(0.0) { $0 + Double($1) } / Double(xs.count)) }
+        var losses = termWindows.filter { !$0.value.isEmpty }.mapValues(mean)
+        losses[MetricsLog.totalLoss] = mean(logWindow)
+        let row = MetricsLog.TrainRow(iteration: iteration, losses: losses, lr: lr,
                                       throughput: windowSeconds > 0 ? Float(Double(windowImages) / windowSeconds) : 0)
         metrics.train.append(row)
         try writeMetrics()
         logWindow.removeAll()
+        termWindows.removeAll()
         windowImages = 0
         windowSeconds = 0
         hooks.forEach { $0.afterLogRow(self, row) }
@@ -288,12 +310,12 @@ public final class Runner {
         hooks.forEach { $0.beforeEvaluation(self) }
         let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }
         lastEvaluation = result
-        if result.perClassIoU != nil { metrics.classNames = result.classNames }
+        if !result.perClass.isEmpty { metrics.classNames = result.classNames }
         metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: result.metrics,
-                                             perClassIoU: result.perClassIoU?.map { Float($0) }, perClassAccuracy: result.perClassAccuracy?.map { Float($0) }))
+                                             perClass: result.perClass.mapValues { $0.map { Float($0) } }))
         try writeMetrics()
         hooks.forEach { $0.afterEvaluation(self, result) }
-        guard let key = experiment.config.checkpoint.keepBest?.rawValue, let value = result.metrics[key], !value.isNaN else { return false }
+        guard let key = experiment.config.checkpoint.keepBest, let value = result.metrics[key], !value.isNaN else { return false }
         if let b = best, b.value >= value { return false }
         best = BestScore(metric: key, value: value, iteration: iteration)
         return true
@@ -301,7 +323,7 @@ public final class Runner {
 
     func checkpointState() -> TrainingCheckpoint {
         TrainingCheckpoint(iteration: iteration, model: model.stateDict(), optimizer: optimizer.stateDict(), rng: RandomGenerator.global.state,
-                           sampler: sampler, logWindow: logWindow, seed: experiment.config.seed, threads: Engine.threads,
+                           sampler: sampler, logWindow: logWindow, termWindows: termWindows, seed: experiment.config.seed, threads: Engine.threads,
                            config: configText, best: best)
     }
 

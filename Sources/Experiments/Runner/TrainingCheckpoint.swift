@@ -12,7 +12,8 @@ import TensorEngine
 ///     /optimizer/<parameter path>/<state>       float32 (exp_avg, exp_avg_sq, momentum_buffer, step)
 ///     /rng/global                               int64 [2]: seed, offset (bit patterns of UInt64)
 ///     /sampler/epoch, /sampler/index            int64 scalars
-///     /log_window/loss                          float32 [k]: losses since the last metrics row
+///     /log_window/loss                          float32 [k]: total losses since the last metrics row
+///     /log_window/<term>                        float32 [k]: each weighted loss term (loss_ce, …) likewise
 ///     attributes on /: iter, seed, threads, version, git, config, created, best_*, checksum
 ///     attribute crc32 (int64) on every dataset: the CRC-32 of its raw bytes
 ///
@@ -28,6 +29,8 @@ public struct TrainingCheckpoint {
     public var rng: [UInt64]
     public var sampler: SamplerState
     public var logWindow: [Float]
+    /// The same window per named loss term.
+    public var termWindows: [String: [Float]] = [:]
     public var seed: UInt64
     /// Engine threads of the run: results are bit-identical only at the same count.
     public var threads: Int
@@ -41,9 +44,9 @@ public struct TrainingCheckpoint {
     public var hasOptimizerState = true
 
     public init(iteration: Int, model: [String: Tensor], optimizer: [String: Tensor], rng: [UInt64], sampler: SamplerState,
-                logWindow: [Float], seed: UInt64, threads: Int, config: String, best: BestScore?) {
+                logWindow: [Float], termWindows: [String: [Float]] = [:], seed: UInt64, threads: Int, config: String, best: BestScore?) {
         self.iteration = iteration; self.model = model; self.optimizer = optimizer; self.rng = rng; self.sampler = sampler
-        self.logWindow = logWindow; self.seed = seed; self.threads = threads; self.config = config; self.best = best
+        self.logWindow = logWindow; self.termWindows = termWindows; self.seed = seed; self.threads = threads; self.config = config; self.best = best
     }
 
     /// Writes the checkpoint atomically (temporary file, fsync, rename): a crash or a full disk
@@ -56,6 +59,7 @@ public struct TrainingCheckpoint {
             try writeChecked(f, [Int64(sampler.epoch)], shape: [], at: "sampler/epoch")
             try writeChecked(f, [Int64(sampler.index)], shape: [], at: "sampler/index")
             try writeChecked(f, logWindow, shape: [logWindow.count], at: "log_window/loss")
+            for (name, values) in termWindows { try writeChecked(f, values, shape: [values.count], at: "log_window/" + name) }
             try f.setAttribute("checksum", checkpointChecksumName)
             try f.setAttribute("iter", Int64(iteration))
             try f.setAttribute("seed", Int64(bitPattern: seed))
@@ -98,6 +102,9 @@ public struct TrainingCheckpoint {
                 threads: Int(try f.attribute("threads", as: Int64.self)),
                 config: try f.stringAttribute("config"),
                 best: nil)
+            for name in try f.children("log_window") where name != "loss" {
+                c.termWindows[name] = try readChecked(f, Float.self, at: "log_window/" + name, verify: verify)
+            }
             c.version = try f.stringAttribute("version")
             c.git = try f.stringAttribute("git")
             c.hasOptimizerState = try f.exists("optimizer")
