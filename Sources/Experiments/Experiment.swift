@@ -10,11 +10,17 @@ import NeuralNet
 public struct Experiment {
     /// The fully merged config; the source of `resolvedYAML()`.
     public let root: ConfigNode
-    public let config: ExperimentConfig
+    /// The decoded schema; epoch-based settings are already converted to iterations.
+    public private(set) var config: ExperimentConfig
 
     public init(root: ConfigNode) throws {
         self.root = root
         config = try ConfigDecoder(root).decode(ExperimentConfig.self)
+        if config.train.epochs != nil {
+            // Epochs are passes over the training set: its size turns them into iterations.
+            let samples = try dataset("train").count
+            config.train.resolveEpochs(trainingSamples: samples)
+        }
     }
 
     /// `ConfigLoader.load(file:overrides:)` + decoding.

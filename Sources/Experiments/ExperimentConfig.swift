@@ -134,8 +134,14 @@ public struct RealDatasetConfig: Decodable {
 // MARK: - train
 
 public struct TrainConfig: Decodable {
-    /// Optimizer steps. Required, > 0.
+    /// Optimizer steps. Required unless `epochs` is given (then derived: epochs × ⌊N / batch⌋,
+    /// the last partial batch of an epoch dropped as timm's training loader does), > 0.
     public var iterations: Int
+    /// Epoch-based schedules (ImageNet recipes): the run's length in passes over the training
+    /// set; `iterations` and every `*_epochs` setting are converted with `iterationsPerEpoch`.
+    public var epochs: Double?
+    /// ⌊N / batch⌋ once `epochs` is resolved (nil for iteration-based runs).
+    public var iterationsPerEpoch: Int?
     /// Training batch. Default 8, ≥ 1.
     public var batchSize = 8
     public var optimizer: OptimizerConfig
@@ -145,13 +151,31 @@ public struct TrainConfig: Decodable {
     public var gradClip: Float?
     /// Iterations between log lines / metric rows. Default 50.
     public var logInterval = 50
+    /// Module paths whose parameters are not trained and whose batch norms stay in eval mode
+    /// (`[backbone.smb1, backbone.smb2]`). Default [].
+    public var freeze: [String] = []
+    /// Model EMA (`{decay: 0.9999}`): averaged weights updated after every step, checkpointed
+    /// as `/ema` and evaluated beside the raw ones (`ema_<metric>`). Default: none.
+    public var ema: EMAConfig?
+    /// Classification targets: label smoothing, mixup and cutmix. Default: none.
+    public var mixing: MixingConfig?
 
-    enum CodingKeys: String, CodingKey { case iterations, batchSize = "batch_size", optimizer, schedule, gradClip = "grad_clip", logInterval = "log_interval" }
+    enum CodingKeys: String, CodingKey {
+        case iterations, epochs, batchSize = "batch_size", optimizer, schedule, gradClip = "grad_clip", logInterval = "log_interval"
+        case freeze, ema, mixing
+    }
     enum ClipKeys: String, CodingKey { case maxNorm = "max_norm" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        iterations = try c.decode(Int.self, forKey: .iterations)
+        epochs = try c.decodeIfPresent(Double.self, forKey: .epochs)
+        if let e = epochs {
+            guard e > 0 && e.isFinite else { throw c.error(.epochs, "must be a positive number of epochs, got \(e)") }
+            guard !c.contains(.iterations) else { throw c.error(.iterations, "give either train.iterations or train.epochs, not both") }
+            iterations = 0  // resolved by `Experiment` from the training set's size
+        } else {
+            iterations = try c.decode(Int.self, forKey: .iterations)
+        }
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
         optimizer = try c.decode(OptimizerConfig.self, forKey: .optimizer)
         schedule = try c.decodeIfPresent(ScheduleConfig.self, forKey: .schedule) ?? schedule
@@ -160,10 +184,51 @@ public struct TrainConfig: Decodable {
             gradClip = try c.nestedContainer(keyedBy: ClipKeys.self, forKey: .gradClip).decode(Float.self, forKey: .maxNorm)
         }
         logInterval = try c.decodeIfPresent(Int.self, forKey: .logInterval) ?? logInterval
+        freeze = try c.decode(.freeze, default: freeze)
+        ema = try c.decodeIfPresent(EMAConfig.self, forKey: .ema)
+        mixing = try c.decodeIfPresent(MixingConfig.self, forKey: .mixing)
+        if epochs == nil, let bad = schedule.epochSetting {
+            throw ConfigValueError(path: c.codingPath + [CodingKeys.schedule] + bad, message: "is in epochs, so the run needs train.epochs (not train.iterations)")
+        }
+    }
+
+    /// Converts the epoch-based settings once the training set's size is known.
+    mutating func resolveEpochs(trainingSamples n: Int) {
+        guard let e = epochs else { return }
+        let perEpoch = Swift.max(1, n / batchSize)
+        iterationsPerEpoch = perEpoch
+        iterations = Swift.max(1, Int((e * Double(perEpoch)).rounded(.up)))
+        schedule.resolveEpochs(iterationsPerEpoch: perEpoch, totalIterations: iterations)
     }
 }
 
-public enum OptimizerType: String, CaseIterable, Decodable { case sgd, adam, adamw }
+/// `ema: {decay: 0.9999}` (timm's `--model-ema-decay`).
+public struct EMAConfig: Decodable {
+    public var decay: Float
+    enum CodingKeys: String, CodingKey { case decay }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        decay = try c.decode(.decay, default: Float(0.9998), in: Float(0)..<Float(1))
+    }
+}
+
+/// `mixing: {label_smoothing: 0.1, mixup: 0.2, cutmix: 0.0, prob: 1.0, switch_prob: 0.5}`: the
+/// targets of classification training (timm's `--smoothing`, `--mixup`, `--cutmix`,
+/// `--mixup-prob`, `--mixup-switch-prob`); mixing needs an image classifier.
+public struct MixingConfig: Decodable {
+    public var mix: BatchMix
+    enum CodingKeys: String, CodingKey { case labelSmoothing = "label_smoothing", mixup, cutmix, prob, switchProb = "switch_prob" }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mix = BatchMix(mixupAlpha: try c.decode(.mixup, default: 0.0, atLeast: 0.0),
+                       cutmixAlpha: try c.decode(.cutmix, default: 0.0, atLeast: 0.0),
+                       prob: try c.decode(.prob, default: 1.0, in: 0.0...1.0),
+                       switchProb: try c.decode(.switchProb, default: 0.5, in: 0.0...1.0),
+                       labelSmoothing: try c.decode(.labelSmoothing, default: 0.0, in: 0.0..<1.0))
+    }
+}
+
+public enum OptimizerType: String, CaseIterable, Decodable { case sgd, adam, adamw, rmsproptf }
 
 /// `{type: adamw, lr: 3e-4, weight_decay: 0.01, betas: [0.9, 0.999], paramwise: [...]}`.
 public struct OptimizerConfig: Decodable {
@@ -176,13 +241,18 @@ public struct OptimizerConfig: Decodable {
     public var momentum: Float = 0.9
     /// adam/adamw only. Default [0.9, 0.999].
     public var betas: [Float] = [0.9, 0.999]
-    /// adam/adamw only. Default 1e-8.
+    /// adam/adamw: default 1e-8; rmsproptf: default 1e-10 (TF's; SeaFormer's recipe sets 1e-3).
     public var eps: Float = 1e-8
+    /// rmsproptf only: smoothing of the squared-gradient average. Default 0.9.
+    public var alpha: Float = 0.9
+    /// No weight decay on 1-D parameters (biases, norm weights, positional tables of rank 1),
+    /// timm's `filter_bias_and_bn`. Default false.
+    public var noDecay1D = false
     /// Per-parameter multipliers: the first rule whose `key` is a substring of a parameter's
     /// name applies (mmseg's paramwise_cfg.custom_keys). Default [].
     public var paramwise: [ParamRuleConfig] = []
 
-    enum CodingKeys: String, CodingKey { case type, lr, weightDecay = "weight_decay", momentum, betas, eps, paramwise }
+    enum CodingKeys: String, CodingKey { case type, lr, weightDecay = "weight_decay", momentum, betas, eps, alpha, paramwise, noDecay1D = "no_decay_1d" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -191,13 +261,20 @@ public struct OptimizerConfig: Decodable {
         weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? (type == .adamw ? 0.01 : 0)
         // Keys of the other optimizers are not asked for, so the strict check rejects them
         // (momentum on adamw is a recipe mistake, not a no-op).
-        if type == .sgd {
+        switch type {
+        case .sgd:
             momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? momentum
-        } else {
+        case .rmsproptf:
+            momentum = try c.decode(.momentum, default: momentum, in: Float(0)..<Float(1))
+            alpha = try c.decode(.alpha, default: alpha, in: Float(0)..<Float(1))
+            eps = try c.decode(.eps, default: Float(1e-10))
+            guard eps > 0 else { throw c.error(.eps, "must be > 0, got \(eps)") }
+        case .adam, .adamw:
             betas = try c.decodeIfPresent([Float].self, forKey: .betas) ?? betas
             eps = try c.decodeIfPresent(Float.self, forKey: .eps) ?? eps
         }
         paramwise = try c.decodeIfPresent([ParamRuleConfig].self, forKey: .paramwise) ?? []
+        noDecay1D = try c.decode(.noDecay1D, default: noDecay1D)
     }
 }
 
@@ -229,8 +306,12 @@ public struct ScheduleConfig: Decodable {
     public var power: Float = 1
     /// poly/cosine. Default 0.
     public var minLR: Float = 0
-    /// step only: iterations at which lr is multiplied by `gamma`. Required for step, ascending.
+    /// step only: iterations at which lr is multiplied by `gamma`. Required for step (unless
+    /// `decay_epochs`), ascending.
     public var milestones: [Int] = []
+    /// step only, epoch-based runs: multiply by `gamma` every `decay_epochs` epochs, at epoch
+    /// boundaries (timm's step scheduler, `lr · γ^⌊epoch / decay_epochs⌋`; SeaFormer: 2.4, 0.973).
+    public var decayEpochs: Double?
     /// step only. Default 0.1.
     public var gamma: Float = 0.1
     /// Default: none.
@@ -238,7 +319,7 @@ public struct ScheduleConfig: Decodable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case type, power, minLR = "min_lr", milestones, gamma, warmup }
+    enum CodingKeys: String, CodingKey { case type, power, minLR = "min_lr", milestones, gamma, warmup, decayEpochs = "decay_epochs" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -250,10 +331,34 @@ public struct ScheduleConfig: Decodable {
         case .cosine:
             minLR = try c.decodeIfPresent(Float.self, forKey: .minLR) ?? minLR
         case .step:
-            milestones = try c.decode([Int].self, forKey: .milestones)
+            decayEpochs = try c.decodeIfPresent(Double.self, forKey: .decayEpochs)
+            if let d = decayEpochs {
+                guard d > 0 && d.isFinite else { throw c.error(.decayEpochs, "must be a positive number of epochs, got \(d)") }
+                guard !c.contains(.milestones) else { throw c.error(.milestones, "give either milestones or decay_epochs, not both") }
+            } else {
+                milestones = try c.decode([Int].self, forKey: .milestones)
+            }
             gamma = try c.decodeIfPresent(Float.self, forKey: .gamma) ?? gamma
         }
         warmup = try c.decodeIfPresent(WarmupConfig.self, forKey: .warmup) ?? warmup
+    }
+
+    /// The first setting given in epochs (its key path under `schedule`), if any.
+    var epochSetting: [CodingKey]? {
+        if decayEpochs != nil { return [CodingKeys.decayEpochs] }
+        if warmup.epochs != nil { return [CodingKeys.warmup, WarmupConfig.CodingKeys.epochs] }
+        return nil
+    }
+
+    /// Epoch settings to iterations: step milestones at the epoch boundaries where
+    /// ⌊epoch / decay_epochs⌋ grows, warm-up epochs × iterations per epoch.
+    mutating func resolveEpochs(iterationsPerEpoch e: Int, totalIterations: Int) {
+        if let d = decayEpochs {
+            let epochs = totalIterations / e + 1
+            milestones = (1..<Swift.max(epochs, 1)).filter { Int((Double($0) / d).rounded(.down)) > Int((Double($0 - 1) / d).rounded(.down)) }
+                .map { $0 * e }.filter { $0 < totalIterations }
+        }
+        if let w = warmup.epochs { warmup.iterations = Int((w * Double(e)).rounded()) }
     }
 }
 
@@ -261,14 +366,21 @@ public struct ScheduleConfig: Decodable {
 public struct WarmupConfig: Decodable {
     /// Default 0 (no warm-up).
     public var iterations = 0
+    /// Epoch-based runs: warm-up length in epochs instead of iterations.
+    public var epochs: Double?
     /// Default 1e-6.
     public var ratio: Float = 1e-6
 
     public init() {}
-    enum CodingKeys: String, CodingKey { case iterations, ratio }
+    enum CodingKeys: String, CodingKey { case iterations, ratio, epochs }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decodeIfPresent(Double.self, forKey: .epochs)
+        if let e = epochs {
+            guard e >= 0 && e.isFinite else { throw c.error(.epochs, "must be ≥ 0 epochs, got \(e)") }
+            guard !c.contains(.iterations) else { throw c.error(.iterations, "give either warmup.iterations or warmup.epochs, not both") }
+        }
         iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? 0
         ratio = try c.decodeIfPresent(Float.self, forKey: .ratio) ?? ratio
     }
@@ -327,7 +439,7 @@ public struct CheckpointConfig: Decodable {
         interval = try c.decodeIfPresent(Int.self, forKey: .interval)
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
         keepBest = try c.decodeIfPresent(String.self, forKey: .keepBest)
-        if let name = keepBest, MetricRegistry.definition(name) == nil {
+        if let name = keepBest, MetricRegistry.definition(name.hasPrefix(MetricsLog.emaPrefix) ? String(name.dropFirst(MetricsLog.emaPrefix.count)) : name) == nil {
             throw c.error(.keepBest, "unknown metric '\(name)'", suggestion: nearestName(to: name, in: MetricRegistry.names))
         }
     }

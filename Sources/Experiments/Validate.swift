@@ -148,7 +148,10 @@ struct ExperimentValidator {
         if let i = k.interval { try require(i >= 1, kp + ["interval"], "must be at least 1, got \(i)") }
         try require(k.keepLast >= 1, kp + ["keep_last"], "must be at least 1, got \(k.keepLast)")
         if let best = k.keepBest {
-            try require(metrics.contains(best), kp + ["keep_best"], "'\(best)' is not among eval.metrics \(metrics)")
+            let isEMA = best.hasPrefix(MetricsLog.emaPrefix)
+            let base = isEMA ? String(best.dropFirst(MetricsLog.emaPrefix.count)) : best
+            try require(metrics.contains(base), kp + ["keep_best"], "'\(base)' is not among eval.metrics \(metrics)")
+            if isEMA { try require(c.train.ema != nil, kp + ["keep_best"], "'\(best)' scores the EMA weights, but train.ema is not set") }
             try require(c.data.val != nil, kp + ["keep_best"], "needs a data.val section to evaluate on")
         }
     }

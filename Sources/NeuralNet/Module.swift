@@ -10,6 +10,9 @@ import TensorEngine
 open class Module {
     /// Training mode (dropout active, batch norm uses batch statistics).
     public private(set) var isTraining = true
+    /// Kept in evaluation mode by `train()` (a frozen part: its batch norms use their running
+    /// statistics and do not update them, mmseg's `norm_eval`).
+    public private(set) var evalModePinned = false
 
     public init() {}
 
@@ -42,7 +45,7 @@ open class Module {
 
     /// Switches this module and all descendants to training (`true`) or evaluation mode.
     public func train(_ on: Bool = true) {
-        for (_, m) in namedModules() { m.isTraining = on }
+        for (_, m) in namedModules() { m.isTraining = on && !m.evalModePinned }
     }
 
     public func eval() { train(false) }
@@ -53,6 +56,11 @@ open class Module {
     }
 
     public func unfreeze() { freeze(false) }
+
+    /// Pins this subtree to evaluation mode (or releases it): `train()` leaves it in eval mode.
+    public func pinEvalMode(_ pinned: Bool = true) {
+        for (_, m) in namedModules() { m.evalModePinned = pinned; if pinned { m.isTraining = false } }
+    }
 
     /// Clears every parameter's gradient.
     public func zeroGrad() {

@@ -22,6 +22,10 @@ public struct OptimizedParameter {
     public let tensor: Tensor
     public let lrMult: Float
     public let decayMult: Float
+
+    public init(name: String, tensor: Tensor, lrMult: Float = 1, decayMult: Float = 1) {
+        self.name = name; self.tensor = tensor; self.lrMult = lrMult; self.decayMult = decayMult
+    }
 }
 
 /// Resolves rules for named parameters: the longest matching key wins (as in mmcv, which tries

@@ -178,7 +178,10 @@ func depthwiseWeightGrad(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> (Tenso
     func validColumns(_ kw: Int) -> Range<Int> {
         let off = kw * g.dw - g.pw
         let lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw
-        let hi = min(ow, (g.iw - 1 - off) / g.sw + 1)
+        // Floor division: Swift's `/` truncates toward zero, which for a tap right of a small
+        // image (iw − 1 − off < 0) would admit column 0 and read past the row (garbage, NaN).
+        let last = g.iw - 1 - off
+        let hi = last < 0 ? 0 : min(ow, last / g.sw + 1)
         return lo..<max(lo, hi)
     }
     let columns = (0..<g.kw).map(validColumns)

@@ -74,9 +74,12 @@ final class ConvolutionTests: XCTestCase {
 
     func testOwnDepthwiseWeightGradMatchesOneDNN() {
         // Larger channel count exercises the 16-wide path and its tail (C = 37).
-        // The last case has taps that miss the 3×3 image entirely (padding 4, dilation 2).
-        for (k, s, p, d, size) in [(5, 2, 2, 1, 9), (5, 1, 2, 1, 9), (3, 1, 1, 1, 9), (5, 1, 4, 2, 9), (7, 2, 3, 1, 9), (5, 1, 4, 2, 3)] {
-            let g = ConvGeometry(n: 2, ih: size, iw: size + 2, cin: 37, cout: 37, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, groups: 37, hasBias: true)
+        // (5, 1, 4, 2, 3) has taps that miss the 3×3 image entirely (padding 4, dilation 2); the
+        // 2×2 and 3×3 stride-2 cases have right-hand taps that no output column reaches (SeaFormer's
+        // 5×5 stride-2 blocks on a 2×2 map: a truncating division once read past the row there).
+        for (k, s, p, d, size, width) in [(5, 2, 2, 1, 9, 11), (5, 1, 2, 1, 9, 11), (3, 1, 1, 1, 9, 11), (5, 1, 4, 2, 9, 11), (7, 2, 3, 1, 9, 11),
+                                         (5, 1, 4, 2, 3, 5), (5, 2, 2, 1, 2, 2), (5, 2, 2, 1, 3, 3), (3, 2, 1, 1, 1, 1)] {
+            let g = ConvGeometry(n: 2, ih: size, iw: width, cin: 37, cout: 37, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, groups: 37, hasBias: true)
             let x = Tensor.normal(g.srcShape, generator: gen(1)), dy = Tensor.normal(g.dstShape, generator: gen(2))
             let (dw, db) = depthwiseWeightGrad(x, dy, g)
             let (rw, rb) = ConvPlan.get(g).runBackwardWeights(x, dy)

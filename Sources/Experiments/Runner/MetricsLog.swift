@@ -41,6 +41,8 @@ public struct MetricsLog: Equatable {
         }
     }
 
+    /// Metrics of the EMA weights are stored as `ema_<metric>`.
+    public static let emaPrefix = "ema_"
     /// The series name of the total loss.
     public static let totalLoss = "loss"
     static let trainFixed = ["iter", "lr", "throughput"]

@@ -97,8 +97,14 @@ public final class Runner {
 
         RandomGenerator.manualSeed(c.seed)
         model = try experiment.buildModel()
+        try Self.freeze(c.train.freeze, in: model, experiment: experiment)
         model.train()
         optimizer = c.train.optimizer.make(for: model)
+        if let e = c.train.ema { ema = ModelEMA(model, decay: e.decay) }
+        if c.train.mixing != nil && model.task != .classification {
+            throw ConfigError(.invalidValue, at: experiment.root.node(at: ["train", "mixing"])?.location, keyPath: "train.mixing",
+                              message: "label smoothing, mixup and cutmix apply to image classifiers; this model does \(model.task.rawValue)")
+        }
         schedule = c.train.schedule.make(baseLR: c.train.optimizer.lr, iterations: c.train.iterations)
 
         let debris = directory.removeDebris()
@@ -161,6 +167,12 @@ public final class Runner {
         do {
             try model.load(state: checkpoint.model)
             try optimizer.load(state: checkpoint.optimizer)
+            if let e = experiment.config.train.ema {
+                guard let saved = checkpoint.ema else {
+                    throw RunError.incompatibleCheckpoint(file: file.path, reason: "the config keeps a model EMA (train.ema) but the checkpoint has no /ema weights")
+                }
+                ema = ModelEMA(decay: e.decay, state: saved)
+            }
         } catch {
             throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
         }
@@ -181,6 +193,10 @@ public final class Runner {
         }
     }
     private var pendingNotes: [String] = []
+    /// The model EMA (`train.ema`), updated after every optimizer step.
+    public private(set) var ema: ModelEMA?
+    /// A second instance of the model that evaluations load the EMA weights into.
+    private var emaModel: (any TaskModel)?
     /// What `init` sections loaded (log.txt and every checkpoint's `init` attribute).
     public private(set) var initReport: [String] = []
     private var configChangeAccepted = false
@@ -229,7 +245,7 @@ public final class Runner {
             let lr = Double(schedule.lr(at: iteration))
             optimizer.lr = Float(lr)
             guard let batch = try nextBatch(loader) else { preconditionFailure("an iteration-based loader never ends") }
-            let terms = try lossTerms(batch)
+            let terms = try lossTerms(batch, iteration: iteration)
             let loss = terms.total
             let value = loss.item()
             let termValues = terms.map { (name: $0.name, value: $0.weighted.item()) }
@@ -246,6 +262,7 @@ public final class Runner {
                 }
             }
             optimizer.step()
+            ema?.update(from: model)
             optimizer.zeroGrad()
             iteration += 1
             sampler = loader.samplerState
@@ -281,11 +298,33 @@ public final class Runner {
     }
 
     /// The named loss terms of a batch (the model's `losses`; their weighted sum is trained).
-    private func lossTerms(_ batch: Batch) throws -> [LossTerm] {
+    private func lossTerms(_ batch: Batch, iteration: Int) throws -> [LossTerm] {
         guard let labels = batch.labels else {
             throw RunError.incompatibleCheckpoint(file: batch.sources.first ?? "?", reason: "training samples carry no labels")
         }
+        if let mixing = experiment.config.train.mixing {
+            // Drawn from (seed, iteration), not the global stream: a resumed run mixes the same
+            // way without checkpointing another generator.
+            let random = RandomGenerator(seed: DataSeed.combine(experiment.config.seed, 0x6d69_7875_70, UInt64(iteration)))
+            let mixed = mixing.mix.apply(images: batch.images, labels: labels, numClasses: model.numClasses, random: random)
+            return model.losses(images: mixed.images, labels: mixed.targets)
+        }
         return model.losses(images: batch.images, labels: labels)
+    }
+
+    /// `train.freeze`: each path's parameters stop training and its batch norms stay in eval
+    /// mode (mmseg's `frozen_stages` + `norm_eval`); an unknown path is a located error.
+    static func freeze(_ paths: [String], in model: Module, experiment: Experiment) throws {
+        let modules = Dictionary(model.namedModules().map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        for (i, path) in paths.enumerated() {
+            guard let m = modules[path] else {
+                throw ConfigError(.invalidValue, at: experiment.root.node(at: ["train", "freeze", "\(i)"])?.location, keyPath: "train.freeze.\(i)",
+                                  message: "no module '\(path)' in this model", suggestion: nearestName(to: path, in: Array(modules.keys)),
+                                  remedy: "runexp info EXPERIMENT --features lists every module path")
+            }
+            m.freeze()
+            m.pinEvalMode()
+        }
     }
 
     private func logRow(lr: Double) throws {
@@ -311,11 +350,28 @@ public final class Runner {
         let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }
         lastEvaluation = result
         if !result.perClass.isEmpty { metrics.classNames = result.classNames }
-        metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: result.metrics,
+        var values = result.metrics
+        if let ema {
+            // The averaged weights are scored beside the raw ones, as `ema_<metric>`.
+            let averaged = try emaModel ?? {
+                // Building draws from the global stream; restore it so training is unchanged.
+                let saved = RandomGenerator.global.state
+                defer { RandomGenerator.global.state = saved }
+                let m = try experiment.buildModel()
+                try Self.freeze(experiment.config.train.freeze, in: m, experiment: experiment)
+                return m
+            }()
+            emaModel = averaged
+            try averaged.load(state: ema.state)
+            let emaResult = try evaluator.evaluate(averaged)
+            for (k, v) in emaResult.metrics { values[MetricsLog.emaPrefix + k] = v }
+            note("eval (EMA weights): " + emaResult.summary())
+        }
+        metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: values,
                                              perClass: result.perClass.mapValues { $0.map { Float($0) } }))
         try writeMetrics()
         hooks.forEach { $0.afterEvaluation(self, result) }
-        guard let key = experiment.config.checkpoint.keepBest, let value = result.metrics[key], !value.isNaN else { return false }
+        guard let key = experiment.config.checkpoint.keepBest, let value = values[key], !value.isNaN else { return false }
         if let b = best, b.value >= value { return false }
         best = BestScore(metric: key, value: value, iteration: iteration)
         return true
@@ -324,7 +380,7 @@ public final class Runner {
     func checkpointState() -> TrainingCheckpoint {
         TrainingCheckpoint(iteration: iteration, model: model.stateDict(), optimizer: optimizer.stateDict(), rng: RandomGenerator.global.state,
                            sampler: sampler, logWindow: logWindow, termWindows: termWindows, seed: experiment.config.seed, threads: Engine.threads,
-                           config: configText, best: best)
+                           config: configText, best: best, ema: ema?.state)
     }
 
     /// Writes `iter_N.h5`, points `last_checkpoint` at it, then removes periodic checkpoints

@@ -42,9 +42,13 @@ public struct TrainingCheckpoint {
     public var best: BestScore?
     /// False for a file without `/optimizer` (a model-only file): it cannot be resumed.
     public var hasOptimizerState = true
+    /// The model EMA's averaged weights (`/ema`, same keys as `/model`), when the run keeps one.
+    public var ema: [String: Tensor]?
 
     public init(iteration: Int, model: [String: Tensor], optimizer: [String: Tensor], rng: [UInt64], sampler: SamplerState,
-                logWindow: [Float], termWindows: [String: [Float]] = [:], seed: UInt64, threads: Int, config: String, best: BestScore?) {
+                logWindow: [Float], termWindows: [String: [Float]] = [:], seed: UInt64, threads: Int, config: String, best: BestScore?,
+                ema: [String: Tensor]? = nil) {
+        self.ema = ema
         self.iteration = iteration; self.model = model; self.optimizer = optimizer; self.rng = rng; self.sampler = sampler
         self.logWindow = logWindow; self.termWindows = termWindows; self.seed = seed; self.threads = threads; self.config = config; self.best = best
     }
@@ -55,6 +59,7 @@ public struct TrainingCheckpoint {
         try HDF5File.writeAtomically(to: url) { f in
             try Self.writeTensors(model, under: "model", in: f)
             try Self.writeTensors(optimizer, under: "optimizer", in: f)
+            if let ema { try Self.writeTensors(ema, under: "ema", in: f) }
             try writeChecked(f, rng.map { Int64(bitPattern: $0) }, shape: [rng.count], at: "rng/global")
             try writeChecked(f, [Int64(sampler.epoch)], shape: [], at: "sampler/epoch")
             try writeChecked(f, [Int64(sampler.index)], shape: [], at: "sampler/index")
@@ -108,6 +113,7 @@ public struct TrainingCheckpoint {
             c.version = try f.stringAttribute("version")
             c.git = try f.stringAttribute("git")
             c.hasOptimizerState = try f.exists("optimizer")
+            if try f.exists("ema") { c.ema = try readTensors(under: "ema", in: f, verify: verify) }
             if try f.hasAttribute("best_metric") {
                 c.best = BestScore(metric: try f.stringAttribute("best_metric"), value: try f.attribute("best_value", as: Double.self),
                                    iteration: Int(try f.attribute("best_iter", as: Int64.self)))

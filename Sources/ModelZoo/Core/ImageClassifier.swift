@@ -45,9 +45,12 @@ public final class ImageClassifier: Module, TaskModel {
 
     public func callAsFunction(_ image: Tensor) -> Tensor { scoped { forward(image) } }
 
-    /// `loss_cls`: cross entropy of the class logits.
+    /// `loss_cls`: cross entropy of the class logits against class indices `[N]`, or against
+    /// soft targets `[N, numClasses]` (label smoothing, mixup, cutmix).
     public func losses(images: Tensor, labels: Tensor) -> [LossTerm] {
-        [LossTerm("loss_cls", crossEntropy(logits: self(images), target: labels))]
+        let logits = self(images)
+        if labels.rank == 2 { return [LossTerm("loss_cls", softTargetCrossEntropy(logits: logits, target: labels))] }
+        return [LossTerm("loss_cls", crossEntropy(logits: logits, target: labels))]
     }
 
     /// Class logits `[N, numClasses]`; `mode` and `outputSize` do not apply to classification.
