@@ -99,8 +99,8 @@ public struct SlurmSubmission {
         while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
         wait "$child" 2>/dev/null; last=$?; [ "$last" -ne 127 ] && rc=$last
         if [ "$requeue" -eq 1 ] && [ "$rc" -ne 0 ]; then
-            echo "=== time limit near: point checkpointed (exit $rc); requeueing ${SLURM_JOB_ID}"
-            scontrol requeue "$SLURM_JOB_ID"
+            echo "=== time limit near: point checkpointed (exit $rc); requeueing ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+            scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
         fi
         exit "$rc"
 
