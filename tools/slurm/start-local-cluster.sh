@@ -18,6 +18,15 @@ set -euo pipefail
 
 fail() { echo "start-local-cluster: $1" >&2; exit "${2:-1}"; }
 
+# The daemons outlive this script, so they must not hold any of the caller's descriptors: a
+# caller reading our output through a pipe (Python's subprocess, Foundation's Process) would
+# otherwise wait for an EOF that only comes when the cluster stops. Close everything above
+# stderr here, and start each daemon with its stdio on its own log file.
+for fd in /proc/$$/fd/*; do
+    fd="${fd##*/}"
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 [ "$(id -u)" -eq 0 ] || fail "needs root (slurmd must run jobs as their user); run as root or use a real cluster" 2
 for tool in munged mungekey slurmctld slurmd sinfo scontrol; do
     command -v "$tool" >/dev/null 2>&1 || fail "'$tool' not found; install the Debian packages slurm-wlm and munge (make deps does, as root)" 2
@@ -42,8 +51,8 @@ chmod 0400 "$dir/munge/munge.key"
 socket="$dir/munge/munge.socket"
 # --force: munged refuses root and /tmp-based paths (world-writable ancestors) without it.
 munged --force --key-file="$dir/munge/munge.key" --socket="$socket" --pid-file="$dir/munge/munged.pid" \
-       --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munged.seed" \
-    || { cat "$dir/log/munged.log" >&2 2>/dev/null; fail "munged did not start"; }
+       --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munged.seed" </dev/null >>"$dir/log/munged.out" 2>&1 \
+    || { cat "$dir/log/munged.out" >&2 2>/dev/null; cat "$dir/log/munged.log" >&2 2>/dev/null; fail "munged did not start"; }
 
 # --- slurm.conf: this host, its real CPUs and memory ------------------------------------------
 host="$(hostname -s)"
@@ -94,8 +103,8 @@ CONF
 export SLURM_CONF="$dir/slurm.conf"
 
 # -i: ignore any state from an earlier cluster in the same directory (a clean start).
-slurmctld -i -f "$dir/slurm.conf" || { tail -20 "$dir/log/slurmctld.log" >&2 2>/dev/null; fail "slurmctld did not start"; }
-slurmd -f "$dir/slurm.conf" || { tail -20 "$dir/log/slurmd.log" >&2 2>/dev/null; fail "slurmd did not start"; }
+slurmctld -i -f "$dir/slurm.conf" </dev/null >>"$dir/log/slurmctld.out" 2>&1 || { tail -20 "$dir/log/slurmctld.log" >&2 2>/dev/null; fail "slurmctld did not start"; }
+slurmd -f "$dir/slurm.conf" </dev/null >>"$dir/log/slurmd.out" 2>&1 || { tail -20 "$dir/log/slurmd.log" >&2 2>/dev/null; fail "slurmd did not start"; }
 
 # Wait for the node to register and become idle (a few seconds normally).
 for _ in $(seq 1 60); do
