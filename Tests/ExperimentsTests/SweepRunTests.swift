@@ -97,7 +97,7 @@ final class SweepRunTests: XCTestCase {
     func testASweepStoppedMidRunResumesFromTheCheckpoint() throws {
         let (file, dir, plan) = try setUpSweep("""
         runs:
-          - {train.iterations: 60, eval.interval: 30, checkpoint.interval: 30}
+          - {train.iterations: 30, eval.interval: 15, checkpoint.interval: 15}
           - {}
         run_name: "p{index}"
         """)
@@ -114,7 +114,7 @@ final class SweepRunTests: XCTestCase {
         let checkpoint = try XCTUnwrap(try RunDirectory(plan.points[0].directory).lastCheckpoint())
         let at = try TrainingCheckpoint.read(from: checkpoint).iteration
         XCTAssertGreaterThanOrEqual(at, 4)
-        XCTAssertLessThan(at, 60)
+        XCTAssertLessThan(at, 30)
 
         let resumed = try T.runexp(["sweep", "run", "--threads", "1", file], in: dir)
         XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
@@ -122,7 +122,7 @@ final class SweepRunTests: XCTestCase {
         XCTAssertEqual(m.points.map(\.status), [.done, .done])
         XCTAssertEqual(m.points.map(\.attempts), [2, 1])
         let log = try String(contentsOf: RunDirectory(plan.points[0].directory).log, encoding: .utf8)
-        XCTAssertTrue(log.contains("resumed from \(checkpoint.path) at iteration \(at)/60"), log)
+        XCTAssertTrue(log.contains("resumed from \(checkpoint.path) at iteration \(at)/30"), log)
         XCTAssertTrue(log.contains("done in "), log)
     }
 
@@ -154,6 +154,24 @@ final class SweepRunTests: XCTestCase {
         let status = try T.runexp(["sweep", "status", file], in: dir)
         XCTAssertTrue(status.stdout.contains("1 done, 0 failed, 1 interrupted"), status.stdout)
         XCTAssertTrue(status.stdout.contains("its process is gone; resumes on the next run"), status.stdout)
+    }
+
+    /// Two `sweep run`s over one sweep at once (two shells, or two Slurm tasks): the manifest lock
+    /// lets each point start exactly once.
+    func testConcurrentSweepRunsStartEachPointOnce() throws {
+        let (file, dir, plan) = try setUpSweep("axes:\n  model.backbone.attention.type: [sea, global]\nrun_name: \"{type}\"\n")
+        let a = try T.start(try T.binary(), ["sweep", "run", "--threads", "1", file], in: dir)
+        let b = try T.start(try T.binary(), ["sweep", "run", "--threads", "1", file], in: dir)
+        let ra = try T.finish(a), rb = try T.finish(b)
+        let m = try manifest(plan)
+        XCTAssertEqual(m.points.map(\.status), [.done, .done], ra.stdout + rb.stdout)
+        XCTAssertEqual(m.points.map(\.attempts), [1, 1], ra.stdout + rb.stdout)
+        let starts = (ra.stdout + rb.stdout).components(separatedBy: ": started (pid").count - 1
+        XCTAssertEqual(starts, 2, ra.stdout + rb.stdout)
+        for p in plan.points {
+            let log = try String(contentsOf: plan.log(of: p), encoding: .utf8)
+            XCTAssertEqual(log.components(separatedBy: "\n=== ").count - 1, 1, "one attempt in \(p.name)'s log")
+        }
     }
 
     func testBadPointsFailFastAndFlagsAreChecked() throws {

@@ -81,7 +81,9 @@ public final class SweepRunner {
             return m!
         }
         var report = SweepRunReport()
-        var queue: [SweepPoint] = []
+        // Each queued point with the status that made it runnable; it is claimed only if that
+        // status still holds (another process may have run it meanwhile).
+        var queue: [(point: SweepPoint, seen: PointStatus)] = []
         for point in selection {
             let entry = manifest.points[point.index]
             switch entry.observedStatus(from: here) {
@@ -90,15 +92,15 @@ public final class SweepRunner {
                 say(point, "done (skipped)")
             case .done:
                 say(point, "marked done but \(point.directory.path) has no last_checkpoint; running it again")
-                queue.append(point)
+                queue.append((point, .done))
             case .failed where !options.retryFailed:
                 report.skippedFailed.append(point.index)
                 say(point, "failed before (exit \(entry.exitCode.map(String.init) ?? "?")); skipped, --retry-failed runs it again")
             case .running:
                 report.skippedRunning.append(point.index)
                 say(point, "running in pid \(entry.pid.map(String.init) ?? "?") on \(entry.host ?? "?")\(entry.slurmJob.map { " (Slurm \($0))" } ?? ""); skipped")
-            default:
-                queue.append(point)
+            case let status:
+                queue.append((point, status))
             }
         }
         let jobs = max(1, options.jobs)
@@ -114,7 +116,7 @@ public final class SweepRunner {
             if signals > forwarded {
                 if forwarded == 0 {
                     report.signal = SweepSignal.first
-                    if !queue.isEmpty { options.echo("sweep \(plan.sweep.name): \(SweepSignal.name(SweepSignal.first)); asking \(active.count) running point(s) to checkpoint and stop; \(queue.count) not started") }
+                    options.echo("sweep \(plan.sweep.name): \(SweepSignal.name(SweepSignal.first)); asking \(active.count) running point(s) to checkpoint and stop; \(queue.count) not started")
                     queue.removeAll()
                     active.forEach { $0.child.send(SIGINT) }
                 } else {
@@ -124,7 +126,16 @@ public final class SweepRunner {
                 forwarded = signals
             }
             while active.count < jobs, !queue.isEmpty, SweepSignal.count == 0 {
-                let point = queue.removeFirst()
+                let (point, seen) = queue.removeFirst()
+                if let now = try claim(point, seen: seen) {
+                    switch now {
+                    case .done: report.skippedDone.append(point.index)
+                    case .failed: report.skippedFailed.append(point.index)
+                    default: report.skippedRunning.append(point.index)
+                    }
+                    say(point, "\(now.rawValue) in another process meanwhile; skipped")
+                    continue
+                }
                 do { active.append(try start(point, threads: threads)) } catch {
                     try record(point, started: Date(), termination: .exited(1), error: "\(error)", report: &report)
                 }
@@ -151,6 +162,30 @@ public final class SweepRunner {
         options.echo("point \(point.index) \(point.name): \(text)")
     }
 
+    /// Marks the point running in the manifest if its status is still `seen` (what made it
+    /// runnable); otherwise returns the status another process gave it meanwhile. The check and
+    /// the mark happen under the manifest lock, so two `sweep run`s over the same sweep never
+    /// start or repeat one point twice. The record names this process until the child's pid is known.
+    private func claim(_ point: SweepPoint, seen: PointStatus) throws -> PointStatus? {
+        try store.update { m -> PointStatus? in
+            guard var mm = m, mm.points.indices.contains(point.index) else { return .pending }
+            let now = mm.points[point.index].observedStatus(from: here)
+            if now != seen { return now }
+            mm.points[point.index].status = .running
+            mm.points[point.index].attempts += 1
+            mm.points[point.index].started = timestamp()
+            mm.points[point.index].finished = nil
+            mm.points[point.index].exitCode = nil
+            mm.points[point.index].error = nil
+            mm.points[point.index].host = here.host
+            mm.points[point.index].pid = getpid()
+            mm.points[point.index].slurmJob = here.slurmJob
+            m = mm
+            return nil
+        }
+    }
+
+    /// Starts a claimed point's `runexp run`.
     private func start(_ point: SweepPoint, threads: Int) throws -> Active {
         let log = plan.log(of: point)
         let offset = (try? FileManager.default.attributesOfItem(atPath: log.path)[.size] as? UInt64) ?? 0
@@ -162,10 +197,7 @@ public final class SweepRunner {
         if let h = try? FileHandle(forWritingTo: log) { _ = try? h.seekToEnd(); h.write(Data(header.utf8)); try? h.close() }
         let child = try ChildProcess.spawn(options.executable, args, log: log, environment: ProcessInfo.processInfo.environment)
         let now = Date()
-        try store.updatePoint(point.index) { e in
-            e.status = .running; e.attempts += 1; e.started = timestamp(now); e.finished = nil
-            e.exitCode = nil; e.error = nil; e.host = here.host; e.pid = child.pid; e.slurmJob = here.slurmJob
-        }
+        try store.updatePoint(point.index) { e in e.pid = child.pid; e.started = timestamp(now) }
         say(point, "started (pid \(child.pid), \(threads) thread\(threads == 1 ? "" : "s")); log \(log.path)")
         return Active(point: point, child: child, started: now, logOffset: offset)
     }
