@@ -227,6 +227,20 @@ final class SweepPlanTests: XCTestCase {
         let accepted = try SweepManifest.reconcile(plan: moved, with: try store.read(), acceptChanges: true)
         XCTAssertEqual(accepted.points[2].name, "type=global_seed=0")
         XCTAssertEqual(accepted.points[2].status, .done)
+
+        // Same names, other settings (an index template): a started point is drift, and accepting
+        // it starts that point over instead of calling the old run done.
+        try d.write("sweep.yaml", "base: exp/tiny.yaml\noutput_dir: \(d.path("out"))\naxes:\n  model.backbone.attention.type: [sea, global]\nrun_name: \"p{index}\"\n")
+        let indexed = try SweepPlan.load(file: file)
+        let store2 = ManifestStore(indexed.manifestURL)
+        try store2.update { m in m = try SweepManifest.reconcile(plan: indexed, with: nil, acceptChanges: false) }
+        try store2.updatePoint(0) { $0.status = .done }
+        try d.write("sweep.yaml", "base: exp/tiny.yaml\noutput_dir: \(d.path("out"))\naxes:\n  model.backbone.attention.type: [axial, global]\nrun_name: \"p{index}\"\n")
+        let changed = try SweepPlan.load(file: file)
+        XCTAssertThrowsError(try SweepManifest.reconcile(plan: changed, with: try store2.read(), acceptChanges: false)) { error in
+            XCTAssertTrue("\(error)".contains("\n  point 0 'p0' (done) has different settings: +model.backbone.attention.type=axial -model.backbone.attention.type=sea\n"), "\(error)")
+        }
+        XCTAssertEqual(try SweepManifest.reconcile(plan: changed, with: try store2.read(), acceptChanges: true).points.map(\.status), [.pending, .pending])
     }
 
     /// The shipped example: SEA, global and axial attention on the quickstart, two seeds.

@@ -34,7 +34,7 @@ public enum SweepError: Error, CustomStringConvertible, Equatable {
         case let .drift(manifest, changes):
             let shown = changes.prefix(12).joined(separator: "\n  ")
             let more = changes.count > 12 ? "\n  … and \(changes.count - 12) more" : ""
-            return "the sweep file no longer matches its manifest \(manifest):\n  \(shown)\(more)\nIndices are what Slurm array tasks and `--index` refer to. Restore the sweep file, or add new values at the END (the first axis, seeds, runs) so existing points keep their indices; to accept the new numbering, run `runexp sweep plan FILE --accept-changes` (statuses follow the run names; run directories are not touched)."
+            return "the sweep file no longer matches its manifest \(manifest):\n  \(shown)\(more)\nIndices are what Slurm array tasks and `--index` refer to, and a run directory holds the run of its old settings. Restore the sweep file, or add new values at the END (the first axis, seeds, runs) so existing points keep their indices and settings; to accept the change, run `runexp sweep plan FILE --accept-changes` (statuses follow the run names; a point whose settings changed starts over as pending, after you move its old run directory away)."
         case let .noSuchPoint(index, count):
             return "the sweep has \(count) point\(count == 1 ? "" : "s") (indices 0-\(count - 1)); there is no point \(index). `runexp sweep plan FILE` lists them."
         case let .unreadableManifest(path, reason):

@@ -100,7 +100,8 @@ public struct SweepManifest: Codable, Equatable {
 
     /// This plan's manifest with the state of `old` carried over by run name. Points of `old` that
     /// would move to another index or disappear, and started points whose settings changed, are
-    /// drift: an error unless `acceptChanges`.
+    /// drift: an error unless `acceptChanges`. A point whose settings changed starts over as
+    /// pending (its old run directory then makes `runexp run --resume` refuse the new config).
     public static func reconcile(plan: SweepPlan, with old: SweepManifest?, acceptChanges: Bool) throws -> SweepManifest {
         var new = SweepManifest(plan: plan)
         guard let old else { return new }
@@ -113,10 +114,13 @@ public struct SweepManifest: Codable, Equatable {
                 continue
             }
             if i != o.index { changes.append("point \(o.index) '\(o.name)' would become point \(i)") }
-            if o.overrides != new.points[i].overrides && o.status != .pending {
+            if o.overrides != new.points[i].overrides {
+                // A changed point is a different run: its old state does not carry over.
+                guard o.status != .pending else { continue }
                 let before = Set(o.overrides), after = Set(new.points[i].overrides)
                 let diff = (after.subtracting(before).sorted().map { "+" + $0 } + before.subtracting(after).sorted().map { "-" + $0 }).joined(separator: " ")
                 changes.append("point \(o.index) '\(o.name)' (\(o.status.rawValue)) has different settings: \(diff)")
+                continue
             }
             new.points[i].takeState(of: o)
         }

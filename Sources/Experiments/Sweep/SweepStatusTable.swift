@@ -86,7 +86,7 @@ public struct SweepStatusTable {
             [String(r.index), r.name, r.status.rawValue,
              r.iteration.map { "\($0)/\(r.total ?? 0)" } ?? "-",
              r.started.map { $0.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "") } ?? "-",
-             r.seconds.map(HumanDuration.format) ?? "-", String(r.attempts), r.detail]
+             r.seconds.map(HumanDuration.format) ?? "-", String(r.attempts), r.detail.count > 100 ? r.detail.prefix(99) + "…" : r.detail]
         }
         let widths = header.indices.map { i in ([header[i]] + cells.map { $0[i] }).map(\.count).max() ?? 0 }
         func line(_ c: [String]) -> String {
