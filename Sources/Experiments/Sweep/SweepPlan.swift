@@ -47,8 +47,15 @@ public struct SweepPlan {
         var byName: [String: Int] = [:]
         for (index, assignments) in combos.enumerated() {
             let swept = (sweep.fixed + assignments).map(\.override)
-            let config = try? ConfigLoader.load(file: sweep.base.path, overrides: swept)
-            let name = try namer.name(index: index, assignments: assignments, config: config)
+            let loaded = Result { try ConfigLoader.load(file: sweep.base.path, overrides: swept) }
+            let config = try? loaded.get()
+            let name: String
+            do { name = try namer.name(index: index, assignments: assignments, config: config) } catch {
+                // A placeholder that needs the config cannot be resolved when the config itself
+                // does not load; that failure is the one to report.
+                if case .failure(let loadError) = loaded { throw relocateToSweepFile(loadError, fixed: sweep.fixed, assignments: assignments) }
+                throw error
+            }
             let nameLocation = sweep.runName?.location ?? sweep.root.location
             try checkFileName(name, what: "run name of point \(index)", at: nameLocation, keyPath: "run_name")
             if let first = byName[name] {
@@ -99,8 +106,13 @@ public struct SweepPlan {
     /// An experiment error caused by a swept value says `--set key=value`; point it at the line of
     /// the sweep file that wrote the value instead.
     func relocate(_ error: Error, _ point: SweepPoint) -> Error {
-        guard let e = error as? ConfigError, let file = e.location?.file, file.hasPrefix("--set "),
-              let loc = point.location(of: String(file.dropFirst(6)), fixed: sweep.fixed) else { return error }
-        return ConfigError(e.kind, at: loc, keyPath: e.keyPath, message: e.message, suggestion: e.suggestion, remedy: e.remedy)
+        relocateToSweepFile(error, fixed: sweep.fixed, assignments: point.assignments)
     }
+}
+
+/// `error` with a `--set` location moved to the sweep-file line of the assignment behind that override.
+func relocateToSweepFile(_ error: Error, fixed: [SweepAssignment], assignments: [SweepAssignment]) -> Error {
+    guard let e = error as? ConfigError, let file = e.location?.file, file.hasPrefix("--set "),
+          let a = (fixed + assignments).last(where: { $0.override == String(file.dropFirst(6)) }) else { return error }
+    return ConfigError(e.kind, at: a.location, keyPath: e.keyPath, message: e.message, suggestion: e.suggestion, remedy: e.remedy)
 }

@@ -17,9 +17,4 @@ public struct SweepPoint {
     public var values: [String: String] {
         Dictionary(assignments.map { ($0.key, $0.valueText) }, uniquingKeysWith: { _, last in last })
     }
-
-    /// The sweep-file location of the value behind `override` (for relocating experiment errors).
-    func location(of override: String, fixed: [SweepAssignment]) -> SourceLocation? {
-        (fixed + assignments).last { $0.override == override }?.location
-    }
 }
