@@ -12,6 +12,7 @@ let engineFlags: [SwiftSetting] = [
 let package = Package(
     name: "ViTLab",
     products: [
+        .library(name: "ConfigCore", targets: ["ConfigCore"]),
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "ModelZoo", targets: ["ModelZoo"]),
@@ -33,20 +34,25 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CSpng", path: "Sources/CSpng"),
 
+        // Registries, config errors, name suggestions, decoding defaults: shared by every module that reads config.
+        .target(name: "ConfigCore"),
         .target(name: "TensorEngine", dependencies: ["CDNNL"], swiftSettings: engineFlags),
-        .target(name: "NeuralNet", dependencies: ["TensorEngine"]),
-        .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine"]),
-        .target(name: "DataPipeline", dependencies: ["TensorEngine", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
+        .target(name: "NeuralNet", dependencies: ["TensorEngine", "ConfigCore"]),
+        .target(name: "ModelZoo", dependencies: ["NeuralNet", "TensorEngine", "ConfigCore"]),
+        .target(name: "DataPipeline", dependencies: ["TensorEngine", "ConfigCore", "CTurboJPEG", "CSpng", "CHDF5", .product(name: "Yams", package: "Yams")]),
         .target(name: "HDF5Store", dependencies: ["CHDF5"]),
-        .target(name: "Experiments", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "HDF5Store",
+        .target(name: "Experiments", dependencies: ["ConfigCore", "TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "HDF5Store",
                                                     .product(name: "Yams", package: "Yams")]),
-        .executableTarget(name: "runexp", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "TensorEngine",
+        .executableTarget(name: "runexp", dependencies: ["ConfigCore", "Experiments", "ModelZoo", "NeuralNet", "TensorEngine",
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "CDNNL"]),
 
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL"]),
+        // Assertions every test target shares (tensor comparisons), so each is written once.
+        .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
-        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine"]),
+        .testTarget(name: "ConfigCoreTests", dependencies: ["ConfigCore"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine", "TestSupport"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
         .testTarget(name: "HDF5StoreTests", dependencies: ["HDF5Store"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "DataPipeline", "TensorEngine", "HDF5Store"]),

@@ -55,17 +55,27 @@ struct DatasetLayout {
         return out
     }
 
-    /// Pairs images and labels with equal keys, sorted by key. Any image without a label (or
-    /// label without an image) is an error naming that file and the partner that was looked for.
+    /// Pairs images and labels with equal keys, sorted by key. Images without a label and labels
+    /// without an image are one error that names the first file (with the partner that was
+    /// looked for) and lists the others, up to `listed` of each kind, so a partly extracted
+    /// dataset is fixed in one go rather than one file per attempt.
     func pair(images: [String: URL], labels: [String: URL], labelHint: (String) -> String, imageHint: (String) -> String,
-              split: URL) throws -> [(key: String, image: URL, label: URL)] {
-        if let key = images.keys.sorted().first(where: { labels[$0] == nil }) {
-            let n = images.keys.filter { labels[$0] == nil }.count
-            throw error("image \(images[key]!.path) has no label (looked for \(labelHint(key)))" + (n > 1 ? "; \(n - 1) more images lack labels" : ""), at: images[key]!)
+              split: URL, listed: Int = 10) throws -> [(key: String, image: URL, label: URL)] {
+        let lonelyImages = images.keys.filter { labels[$0] == nil }.sorted()
+        let lonelyLabels = labels.keys.filter { images[$0] == nil }.sorted()
+        func others(_ keys: ArraySlice<String>, _ files: [String: URL], _ what: String) -> String {
+            guard !keys.isEmpty else { return "" }
+            let shown = keys.prefix(listed).map { files[$0]!.path }
+            let more = keys.count > listed ? ", … (\(keys.count - listed) more)" : ""
+            return "; \(keys.count) more \(what): \(shown.joined(separator: ", "))\(more)"
         }
-        if let key = labels.keys.sorted().first(where: { images[$0] == nil }) {
-            let n = labels.keys.filter { images[$0] == nil }.count
-            throw error("label \(labels[key]!.path) has no image (looked for \(imageHint(key)))" + (n > 1 ? "; \(n - 1) more labels lack images" : ""), at: labels[key]!)
+        if let key = lonelyImages.first {
+            var problem = "image \(images[key]!.path) has no label (looked for \(labelHint(key)))" + others(lonelyImages.dropFirst(), images, "images lack labels")
+            if !lonelyLabels.isEmpty { problem += others(lonelyLabels[...], labels, "labels lack images").replacingOccurrences(of: "; \(lonelyLabels.count) more", with: "; \(lonelyLabels.count)") }
+            throw error(problem, at: images[key]!)
+        }
+        if let key = lonelyLabels.first {
+            throw error("label \(labels[key]!.path) has no image (looked for \(imageHint(key)))" + others(lonelyLabels.dropFirst(), labels, "labels lack images"), at: labels[key]!)
         }
         guard !images.isEmpty else { throw error("the split contains no images", at: split) }
         return images.keys.sorted().map { (key: $0, image: images[$0]!, label: labels[$0]!) }

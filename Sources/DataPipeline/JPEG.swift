@@ -20,6 +20,7 @@ public enum JPEG {
         guard header == 0, width > 0, height > 0 else {
             throw corrupt(path, "not a readable JPEG (\(errorString(handle)))")
         }
+        try DecodeLimits.check(width: Int(width), height: Int(height), path: path, format: "JPEG")
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = cmyk ? 4 : 3
         let format = cmyk ? TJPF_CMYK : TJPF_RGB

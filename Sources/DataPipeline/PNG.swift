@@ -135,14 +135,24 @@ public enum PNG {
         }
         defer { spng_ctx_free(ctx) }
         // Bound what a damaged header can make us allocate (a flipped bit in IHDR must give an
-        // error, not a 16-GB allocation).
-        spng_set_image_limits(ctx, 1 << 15, 1 << 15)
+        // error, not a 16-GB allocation): libspng's own per-side limit is set to ours, and the
+        // pixel count is checked against `DecodeLimits` right after the header, before decoding.
+        spng_set_image_limits(ctx, UInt32(DecodeLimits.maximumSide), UInt32(DecodeLimits.maximumSide))
         spng_set_chunk_limits(ctx, 1 << 26, 1 << 26)
         return try bytes.withUnsafeBytes { buf in
             var status = spng_set_png_buffer(ctx, buf.baseAddress, buf.count)
             var ihdr = spng_ihdr()
             if status == 0 { status = spng_get_ihdr(ctx, &ihdr) }
-            guard status == 0 else { throw corrupt(path, "unreadable PNG header (\(message(status)))") }
+            guard status == 0 else {
+                // libspng rejects a side above the limit before we see the header: read the
+                // claimed size from IHDR ourselves (bytes 16…23, big-endian) for the message.
+                if status == SPNG_EUSER_WIDTH.rawValue || status == SPNG_EUSER_HEIGHT.rawValue, bytes.count >= 24 {
+                    func be32(_ i: Int) -> Int { Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3]) }
+                    try DecodeLimits.check(width: be32(16), height: be32(20), path: path, format: "PNG")
+                }
+                throw corrupt(path, "unreadable PNG header (\(message(status)))")
+            }
+            try DecodeLimits.check(width: Int(ihdr.width), height: Int(ihdr.height), path: path, format: "PNG")
             return try body(ctx, ihdr)
         }
     }

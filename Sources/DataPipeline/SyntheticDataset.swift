@@ -58,12 +58,14 @@ public final class SyntheticDataset: Dataset {
         }
 
         func validate(path: [CodingKey] = []) throws {
-            func fail(_ key: CodingKeys, _ m: String) -> DataConfigError { DataConfigError(path: path + [key], message: m) }
+            func fail(_ key: CodingKeys, _ m: String) -> ConfigValueError { ConfigValueError(path: path + [key], message: m) }
             guard numClasses >= 2 && numClasses <= 255 else { throw fail(.numClasses, "must be in 2…255, got \(numClasses)") }
-            guard length >= 1 else { throw fail(.length, "must be at least 1, got \(length)") }
+            // The sampler keeps a permutation of every index (8 bytes each), so the length is
+            // an allocation too.
+            guard length >= 1 && length <= 100_000_000 else { throw fail(.length, "must be in 1…100000000, got \(length)") }
             guard imageSize.height >= 16 && imageSize.width >= 16 else { throw fail(.imageSize, "must be at least 16×16, got \(imageSize)") }
             guard objects.count == 2, objects[0] >= 1, objects[0] <= objects[1] else { throw fail(.objects, "needs [min, max] with 1 ≤ min ≤ max, got \(objects)") }
-            guard noise >= 0 else { throw fail(.noise, "must be ≥ 0, got \(noise)") }
+            guard noise >= 0 && noise.isFinite else { throw fail(.noise, "must be a finite number ≥ 0, got \(noise)") }
         }
     }
 

@@ -9,7 +9,7 @@ public enum Catalog {
             ("transforms", TransformRegistry.standard.names),
             ("optimizers", OptimizerType.allCases.map(\.rawValue)),
             ("schedules", ScheduleType.allCases.map(\.rawValue)),
-            ("metrics", MetricName.allCases.map(\.rawValue)),
+            ("metrics", MetricRegistry.names),
             ("eval_modes", EvalMode.allCases.map(\.rawValue)),
         ]
     }

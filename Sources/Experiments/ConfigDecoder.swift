@@ -12,9 +12,9 @@ import NeuralNet
 ///   for all), and after decoding any key nobody asked for is an error, with the nearest key
 ///   that WAS asked for. A misspelt `drop_pth` would otherwise silently keep its default.
 ///
-/// Errors that config structs throw themselves (ModelZoo's `RegistryError`, `ModelConfigError`,
-/// `AttentionConfigError`, DataPipeline's `DataConfigError`, `DecodingError`) carry only a key
-/// path; they are mapped back to the node there and rethrown as `ConfigError`.
+/// Errors that builders throw themselves (ConfigCore's `RegistryError` and `ConfigValueError`,
+/// `DecodingError`) carry the absolute key path of the node that failed; they are mapped back
+/// to that node's file, line and column and rethrown as `ConfigError`.
 public struct ConfigDecoder {
     let root: ConfigNode
     let rootPath: [String]
@@ -105,30 +105,20 @@ public struct ConfigDecoder {
             return ConfigError(.unknownName, at: nodeLocation(path + ["type"]), keyPath: (path + ["type"]).joined(separator: "."),
                                message: "unknown \(e.kind) '\(e.name!)'", suggestion: e.suggestion,
                                remedy: e.suggestion == nil ? "known \(e.kind)s: \(e.known.joined(separator: ", "))" : nil)
-        case let e as DataConfigError:
+        case let e as ConfigValueError:
+            // Builders raise these at the absolute path of the node they read (their decoder's
+            // codingPath), so the location is exact.
             let path = split(e.keyPath)
-            return ConfigError(e.suggestion == nil ? .invalidValue : .unknownName, at: nodeLocation(path, key: e.message.hasPrefix("unknown key")),
-                               keyPath: e.keyPath, message: e.message, suggestion: e.suggestion)
-        case let e as ModelConfigError:
-            return leafKeyError(e.key, e.message)
-        case let e as AttentionConfigError:
-            return leafKeyError(e.key.components(separatedBy: " / ").first ?? e.key, e.message, shownKey: e.key)
+            let isKeyError = e.message.hasPrefix("unknown key")
+            return ConfigError(e.suggestion == nil ? .invalidValue : .unknownName,
+                               at: nodeLocation(path, key: isKeyError), keyPath: e.keyPath, message: e.message, suggestion: e.suggestion)
+        case let e as StateLoadError:
+            return ConfigError(.invalidValue, at: root.location, keyPath: rootPath.joined(separator: "."), message: e.description)
         case let e as DecodingError:
             return decodingError(e)
         default:
             return error
         }
-    }
-
-    /// ModelZoo's value errors name only the key (`drop_path`, `attention.window_size`); the
-    /// node is the most recently asked key path that ends with it (the struct that threw was
-    /// the last to read it).
-    private func leafKeyError(_ key: String, _ message: String, shownKey: String? = nil) -> ConfigError {
-        let tail = split(key)
-        let hit = usage.order.last { $0.count >= tail.count && Array($0.suffix(tail.count)) == tail && root.node(at: Array($0.dropFirst(rootPath.count))) != nil }
-        let path = hit ?? rootPath + tail
-        return ConfigError(.invalidValue, at: nodeLocation(path), keyPath: shownKey.map { k in hit.map { ($0.dropLast(tail.count) + [k]).joined(separator: ".") } ?? k } ?? path.joined(separator: "."),
-                           message: message)
     }
 
     private func decodingError(_ e: DecodingError) -> ConfigError {
@@ -150,14 +140,11 @@ public struct ConfigDecoder {
 final class KeyUsage {
     var opened: Set<String> = []
     var asked: [String: Set<String>] = [:]
-    /// Absolute paths of asked keys, in order (to place ModelZoo's leaf-key errors).
-    var order: [[String]] = []
     /// Subtrees captured whole as `ConfigNode` (checked by whoever decodes them later).
     var deferred: Set<String> = []
 
     func ask(_ path: [CodingKey], _ key: String) {
         asked[pathString(path), default: []].insert(key)
-        order.append(path.map(\.stringValue) + [key])
     }
 }
 

@@ -76,10 +76,14 @@ public enum ConfigLoader {
             if replace { var c = child; c.value = .mapping(stripDeletes(childEntries)); return c }
         }
         guard var entries = base.entries else { var c = child; c.value = .mapping(stripDeletes(childEntries)); return c }
+        // Key → position, so merging two mappings is linear in their sizes (a scan per key
+        // would make a generated 200,000-key file take hours).
+        var position = Dictionary(entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         for e in childEntries {
-            if let i = entries.firstIndex(where: { $0.key == e.key }) {
+            if let i = position[e.key] {
                 entries[i] = ConfigNode.Entry(key: e.key, keyLocation: e.keyLocation, value: merge(base: entries[i].value, child: e.value))
             } else {
+                position[e.key] = entries.count
                 entries.append(ConfigNode.Entry(key: e.key, keyLocation: e.keyLocation, value: merge(base: ConfigNode(.scalar("", quoted: false), at: e.keyLocation), child: e.value)))
             }
         }

@@ -121,8 +121,11 @@ func scalarLooksTyped(_ s: String) -> Bool {
 // MARK: - Yams conversion
 
 extension ConfigNode {
-    /// Converts a composed Yams tree; `file` is the name shown in locations.
-    init(yams node: Node, file: String, lines: [[Unicode.Scalar]] = []) throws {
+    /// Converts a composed Yams tree; `file` is the name shown in locations. Yams resolves an
+    /// alias to the node it names, so the tree it returns is a DAG whose unfolding can be
+    /// exponential in the file size (the "billion laughs" alias bomb); `budget` bounds the
+    /// number of nodes the conversion may create, so such a file is an error, not a hang.
+    init(yams node: Node, file: String, lines: [[Unicode.Scalar]] = [], budget: ConfigNodeBudget = ConfigNodeBudget()) throws {
         // Yams 6.2.2 takes a collection's style from its END event, so every parsed collection
         // reports `.any`; the source character at the node's mark tells flow (`[`, `{`) apart.
         func startsFlow(_ m: Mark?) -> Bool {
@@ -131,23 +134,27 @@ extension ConfigNode {
             return c == "[" || c == "{"
         }
         func loc(_ m: Mark?) -> SourceLocation { SourceLocation(file: file, line: m?.line ?? 0, column: m?.column ?? 0) }
+        try budget.spend(at: loc(node.mark))
         switch node {
         case .scalar(let s):
             self.init(.scalar(s.string, quoted: s.style == .singleQuoted || s.style == .doubleQuoted), at: loc(s.mark))
         case .sequence(let s):
-            self.init(.sequence(try s.map { try ConfigNode(yams: $0, file: file, lines: lines) }), at: loc(s.mark),
+            self.init(.sequence(try s.map { try ConfigNode(yams: $0, file: file, lines: lines, budget: budget) }), at: loc(s.mark),
                       flow: s.style == .flow || startsFlow(s.mark))
         case .mapping(let m):
             var entries: [Entry] = []
+            // A set, not a scan of `entries`: a scan makes a mapping of n keys cost n²/2
+            // comparisons (200,000 keys would take hours).
+            var seen = Set<String>()
             for (k, v) in m {
                 guard let key = k.scalar?.string else {
                     throw ConfigError(.syntax, at: loc(k.mark), keyPath: "", message: "mapping keys must be plain scalars")
                 }
-                if entries.contains(where: { $0.key == key }) {
+                guard seen.insert(key).inserted else {
                     throw ConfigError(.syntax, at: loc(k.mark), keyPath: key, message: "duplicate key '\(key)' in one mapping",
                                       remedy: "keep one of them")
                 }
-                entries.append(Entry(key: key, keyLocation: loc(k.mark), value: try ConfigNode(yams: v, file: file, lines: lines)))
+                entries.append(Entry(key: key, keyLocation: loc(k.mark), value: try ConfigNode(yams: v, file: file, lines: lines, budget: budget)))
             }
             self.init(.mapping(entries), at: loc(m.mark), flow: m.style == .flow || startsFlow(m.mark))
         case .alias(let a):
@@ -162,7 +169,7 @@ extension ConfigNode {
         do {
             composed = try Yams.compose(yaml: text)
         } catch let e as YamlError {
-            throw ConfigError(.syntax, at: SourceLocation(file: file, line: 0, column: 0), keyPath: "", message: "YAML syntax error: \(e)")
+            throw yamlSyntaxError(e, file: file)
         }
         guard let composed else { return ConfigNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1)) }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
@@ -186,5 +193,25 @@ extension ConfigNode {
     /// The tree as YAML text.
     public func yaml() throws -> String {
         try Yams.serialize(node: yamsNode(), indent: 2, width: -1, allowUnicode: true)
+    }
+}
+
+/// A Yams error as a located `ConfigError`. Yams' own description quotes the whole document as
+/// "context" (megabytes for a large generated file), so only the problem and its position
+/// are kept.
+func yamlSyntaxError(_ e: YamlError, file: String) -> ConfigError {
+    func located(_ problem: String, _ mark: Mark?) -> ConfigError {
+        ConfigError(.syntax, at: SourceLocation(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0), keyPath: "",
+                    message: "YAML syntax error: \(problem)")
+    }
+    switch e {
+    case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+        return located((context.map { "\($0.text) " } ?? "") + problem, mark)
+    case let .duplicatedKeysInMapping(duplicates, context):
+        return located("duplicate key\(duplicates.count == 1 ? "" : "s") \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping; keep one of each", context.mark)
+    default:
+        let text = "\(e)"
+        let head = text.components(separatedBy: "\nContext:").first ?? text
+        return located(head.count > 300 ? String(head.prefix(300)) + "…" : head, nil)
     }
 }

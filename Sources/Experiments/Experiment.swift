@@ -26,9 +26,20 @@ public struct Experiment {
     /// `_base_` files or the command line.
     public func resolvedYAML() throws -> String { try root.yaml() }
 
-    /// Builds the model through `ModelRegistry.models` (strict keys, located errors).
-    public func buildModel() throws -> Module {
-        try ConfigDecoder(config.model, at: ["model"]).with { try ModelRegistry.models.build(from: $0) }
+    /// Builds the model through `ModelRegistry.models` (strict keys, located errors). `run`,
+    /// `eval`, `info` and `validate` all build through here, so a config that validates builds.
+    /// `init` sections (`model.init`, `model.backbone.init`, `model.head.init`) are not the
+    /// builders' and are applied by `buildInitialisedModel`.
+    public func buildModel() throws -> any TaskModel {
+        let (node, _) = try splitInit()
+        return try ConfigDecoder(node, at: ["model"]).with { try ModelRegistry.build(from: $0) }
+    }
+
+    /// `buildModel()` and then every `init` section loaded, with the report of what was loaded.
+    public func buildInitialisedModel() throws -> (any TaskModel, ModelInitReport) {
+        let (node, targets) = try splitInit()
+        let model = try ConfigDecoder(node, at: ["model"]).with { try ModelRegistry.build(from: $0) }
+        return (model, try initialise(model, targets))
     }
 
     /// The training batch: `data.train.batch_size` if set, else `train.batch_size`.

@@ -36,8 +36,10 @@ public struct ExperimentConfig: Decodable {
                               remedy: "remove the section (or train the student alone)")
         }
         name = try c.decode(String.self, forKey: .name)
+        if let problem = runNameProblem(name) { throw ConfigValueError(keyPath: "name", message: problem) }
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         outputDir = try c.decodeIfPresent(String.self, forKey: .outputDir) ?? outputDir
+        if outputDir.isEmpty { throw ConfigValueError(keyPath: "output_dir", message: "must not be empty (default: runs)") }
         model = try c.decode(ConfigNode.self, forKey: .model)
         data = try c.decode(DataConfig.self, forKey: .data)
         train = try c.decode(TrainConfig.self, forKey: .train)
@@ -79,6 +81,10 @@ public struct DataSplitConfig: Decodable {
         pipeline = try c.decodeIfPresent(ConfigNode.self, forKey: .pipeline)
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
         workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? workers
+        guard (0...maximumLoaderWorkers).contains(workers) else {
+            throw ConfigValueError(keyPath: pathString(c.codingPath + [CodingKeys.workers]),
+                                  message: "must be in 0…\(maximumLoaderWorkers) (4 threads per core of the \(ProcessInfo.processInfo.activeProcessorCount) here, at least 8), got \(workers)")
+        }
     }
 }
 
@@ -271,7 +277,6 @@ public struct WarmupConfig: Decodable {
 // MARK: - eval, checkpoint
 
 public enum EvalMode: String, CaseIterable, Decodable { case whole, slide }
-public enum MetricName: String, CaseIterable, Decodable { case mIoU, mAcc, aAcc, top1, top5 }
 
 public struct EvalConfig: Decodable {
     /// Iterations between evaluations; nil (default) = only after the last iteration.
@@ -282,8 +287,9 @@ public struct EvalConfig: Decodable {
     public var crop: SizeHW?
     /// slide only, required there: window step.
     public var stride: SizeHW?
-    /// Default: [mIoU] for segmentation models, [top1, top5] for classifiers.
-    public var metrics: [MetricName]?
+    /// Names from `MetricRegistry` valid for the model's task (checked by `validate`, which
+    /// builds the model). Default: the task's defaults ([mIoU]; [top1, top5] for classifiers).
+    public var metrics: [String]?
 
     public init() {}
     enum CodingKeys: String, CodingKey { case interval, mode, crop, stride, metrics }
@@ -296,7 +302,11 @@ public struct EvalConfig: Decodable {
             crop = try c.decode(SizeHW.self, forKey: .crop)
             stride = try c.decode(SizeHW.self, forKey: .stride)
         }
-        metrics = try c.decodeIfPresent([MetricName].self, forKey: .metrics)
+        metrics = try c.decodeIfPresent([String].self, forKey: .metrics)
+        for (i, name) in (metrics ?? []).enumerated() where MetricRegistry.definition(name) == nil {
+            throw ConfigValueError(path: c.codingPath + [CodingKeys.metrics, IndexKey(i)], message: "unknown metric '\(name)'",
+                                   suggestion: nearestName(to: name, in: MetricRegistry.names))
+        }
     }
 }
 
@@ -307,7 +317,7 @@ public struct CheckpointConfig: Decodable {
     public var keepLast = 2
     /// Also keep the checkpoint with the best value of this metric (one of eval.metrics);
     /// null (default) = none.
-    public var keepBest: MetricName?
+    public var keepBest: String?
 
     public init() {}
     enum CodingKeys: String, CodingKey { case interval, keepLast = "keep_last", keepBest = "keep_best" }
@@ -316,6 +326,18 @@ public struct CheckpointConfig: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         interval = try c.decodeIfPresent(Int.self, forKey: .interval)
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
-        keepBest = try c.decodeIfPresent(MetricName.self, forKey: .keepBest)
+        keepBest = try c.decodeIfPresent(String.self, forKey: .keepBest)
+        if let name = keepBest, MetricRegistry.definition(name) == nil {
+            throw c.error(.keepBest, "unknown metric '\(name)'", suggestion: nearestName(to: name, in: MetricRegistry.names))
+        }
     }
+}
+
+/// A list position in a coding path (error locations inside lists).
+struct IndexKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(_ i: Int) { stringValue = "\(i)"; intValue = i }
+    init?(stringValue: String) { return nil }
+    init?(intValue: Int) { self.init(intValue) }
 }

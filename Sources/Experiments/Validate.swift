@@ -5,17 +5,18 @@ import ModelZoo
 /// Checks everything a run would trip over, without building anything heavy: every key known,
 /// every type right, every registry name registered, every file there, every value in range.
 /// Meant for `runexp validate` and for CI over all experiment files; `_base_` files and types
-/// were already checked by loading. Model parts are decoded but not built (no parameters are
-/// allocated); transforms are built because they are cheap and their builders do the checks.
-public func validate(_ experiment: Experiment) throws {
-    try ExperimentValidator(experiment).run()
+/// were already checked by loading. The model is built by the registry builders `run` uses
+/// (a few MB of parameters; no forward pass); transforms are built too.
+public func validate(_ experiment: Experiment, options: ValidationOptions = ValidationOptions()) throws {
+    try ExperimentValidator(experiment, options: options).run()
 }
 
 struct ExperimentValidator {
     let e: Experiment
+    let options: ValidationOptions
     var c: ExperimentConfig { e.config }
 
-    init(_ e: Experiment) { self.e = e }
+    init(_ e: Experiment, options: ValidationOptions = ValidationOptions()) { self.e = e; self.options = options }
 
     func fail(_ path: [String], _ message: String, remedy: String? = nil) -> ConfigError {
         var p = path
@@ -31,40 +32,30 @@ struct ExperimentValidator {
         if !ok { throw fail(path, message()) }
     }
 
+    /// Runs every check and reports all problems found (one error, or `ValidationErrors`).
     func run() throws {
-        let modelInfo = try checkModel()
-        try checkData(numClasses: modelInfo.numClasses)
-        try checkTrain()
-        try checkEval(segmentation: modelInfo.segmentation)
+        var errors: [Error] = []
+        func collect(_ body: () throws -> Void) { do { try body() } catch { errors.append(error) } }
+        var modelInfo: (numClasses: Int?, segmentation: Bool) = (nil, true)
+        collect { modelInfo = try checkModel() }
+        collect { try checkData(numClasses: modelInfo.numClasses) }
+        errors += checkDatasets(numClasses: modelInfo.numClasses)
+        collect { try checkTrain() }
+        collect { try checkFinite() }
+        collect { try checkEval(segmentation: modelInfo.segmentation) }
+        collect { try checkMemory() }
+        if errors.count == 1 { throw errors[0] }
+        if errors.count > 1 { throw ValidationErrors(errors: errors) }
     }
 
     // MARK: model
 
-    enum ModelKeys: String, CodingKey { case type, backbone, head, numClasses = "num_classes" }
-
-    /// Mirrors the two built-in model builders' reads (registry names, part configs,
-    /// num_classes) without allocating parameters; other registered model types are built.
+    /// Builds the model with the same builders `run` uses (so a config that validates builds;
+    /// every failure is a located config error) and returns what the other checks need.
     func checkModel() throws -> (numClasses: Int?, segmentation: Bool) {
-        let decoder = ConfigDecoder(c.model, at: ["model"])
-        return try decoder.with { d in
-            let type = try ModelRegistry.models.typeName(in: d)
-            guard type == "encoder_decoder" || type == "image_classifier" else {
-                _ = try ModelRegistry.models.build(from: d)
-                return (nil, true)
-            }
-            let k = try d.container(keyedBy: ModelKeys.self)
-            let backbone = try k.superDecoder(forKey: .backbone)
-            _ = try ModelRegistry.backbones.typeName(in: backbone)
-            _ = try SeaFormerBackboneConfig(from: backbone)
-            if type == "encoder_decoder" {
-                let head = try k.superDecoder(forKey: .head)
-                _ = try ModelRegistry.heads.typeName(in: head)
-                _ = try SegmentationHeadConfig(from: head)
-            }
-            let classes = try type == "encoder_decoder" ? k.decode(Int.self, forKey: .numClasses) : (k.decodeIfPresent(Int.self, forKey: .numClasses) ?? 1000)
-            try require(classes >= 1, ["model", "num_classes"], "must be at least 1, got \(classes)")
-            return (classes, type == "encoder_decoder")
-        }
+        // Loading the `init` checkpoints too: a missing file or keys that do not fit fail here.
+        let (model, _) = try e.buildInitialisedModel()
+        return (model.task == .segmentation ? model.numClasses : nil, model.task == .segmentation)
     }
 
     // MARK: data
@@ -146,18 +137,18 @@ struct ExperimentValidator {
             try require(stride.height <= crop.height && stride.width <= crop.width, p + ["stride"],
                         "must not exceed the crop \(crop) (windows would skip pixels), got \(stride)")
         }
-        let metrics = v.metrics ?? (segmentation ? [.mIoU] : [.top1, .top5])
+        let task: ModelTask = segmentation ? .segmentation : .classification
+        let metrics = v.metrics ?? MetricRegistry.scoring(task).defaultMetrics
         try require(!metrics.isEmpty, p + ["metrics"], "needs at least one metric")
-        let allowed: Set<MetricName> = segmentation ? [.mIoU, .mAcc, .aAcc] : [.top1, .top5]
+        let allowed = MetricRegistry.names(for: task)
         if let bad = metrics.first(where: { !allowed.contains($0) }) {
-            throw fail(p + ["metrics"], "'\(bad.rawValue)' is not a \(segmentation ? "segmentation" : "classification") metric",
-                       remedy: "use \(allowed.map(\.rawValue).sorted().joined(separator: ", "))")
+            throw fail(p + ["metrics"], "'\(bad)' is not a \(task.rawValue) metric", remedy: "use \(allowed.joined(separator: ", "))")
         }
         let k = c.checkpoint, kp = ["checkpoint"]
         if let i = k.interval { try require(i >= 1, kp + ["interval"], "must be at least 1, got \(i)") }
         try require(k.keepLast >= 1, kp + ["keep_last"], "must be at least 1, got \(k.keepLast)")
         if let best = k.keepBest {
-            try require(metrics.contains(best), kp + ["keep_best"], "'\(best.rawValue)' is not among eval.metrics \(metrics.map(\.rawValue))")
+            try require(metrics.contains(best), kp + ["keep_best"], "'\(best)' is not among eval.metrics \(metrics)")
             try require(c.data.val != nil, kp + ["keep_best"], "needs a data.val section to evaluate on")
         }
     }

@@ -59,59 +59,25 @@ open class Module {
         for (_, p) in namedParameters() { p.grad = nil }
     }
 
-    /// Parameters and buffers by dotted path (the checkpoint content).
-    public func stateDict() -> [String: Tensor] {
-        var d: [String: Tensor] = [:]
-        for (k, v) in namedParameters() { d[k] = v }
-        for (k, v) in namedBuffers() { d[k] = v }
-        return d
-    }
-
-    /// Ordered keys of `stateDict()`: parameters then buffers, tree order.
-    public var stateKeys: [String] { namedParameters().map(\.0) + namedBuffers().map(\.0) }
-
     /// Runs `body` as this module's work: while a `ModelSummary` traces the model, the ops inside
     /// are attributed to this module's path. `Layer` does it on every call; modules with other
     /// call signatures (multi-input, multi-output) wrap their forward in it.
+    ///
+    /// While a `FeatureTaps` recording runs, the module's output is also recorded under its path.
     public func scoped<R>(_ body: () throws -> R) rethrows -> R {
-        guard let trace = CostTrace.current, let path = ModelSummary.scopes[ObjectIdentifier(self)] else { return try body() }
-        let outer = trace.scope
-        trace.scope = path
-        defer { trace.scope = outer }
-        return try body()
-    }
-
-    /// Copies `state` into this module's tensors. Strict: any missing, unexpected or
-    /// shape-mismatched key is an error listing all of them; nothing is changed in that case.
-    public func load(state: [String: Tensor]) throws {
-        let own = stateDict()
-        let missing = own.keys.filter { state[$0] == nil }.sorted()
-        let unexpected = state.keys.filter { own[$0] == nil }.sorted()
-        let mismatched = own.compactMap { k, t -> String? in
-            guard let s = state[k], s.shape != t.shape else { return nil }
-            return "\(k): checkpoint \(s.shape) vs model \(t.shape)"
-        }.sorted()
-        if !missing.isEmpty || !unexpected.isEmpty || !mismatched.isEmpty {
-            throw StateLoadError(missing: missing, unexpected: unexpected, mismatched: mismatched)
+        let result: R
+        if let trace = CostTrace.current, let path = ModelSummary.scopes[ObjectIdentifier(self)] {
+            let outer = trace.scope
+            trace.scope = path
+            defer { trace.scope = outer }
+            result = try body()
+        } else {
+            result = try body()
         }
-        for (k, t) in own { t.assign(from: state[k]!) }
+        if let recorder = FeatureRecorder.current { recorder.record(self, result) }
+        return result
     }
-}
 
-/// A strict state load found keys that do not line up.
-public struct StateLoadError: Error, CustomStringConvertible, Equatable {
-    public let missing: [String]
-    public let unexpected: [String]
-    public let mismatched: [String]
-
-    public var description: String {
-        var lines = ["state does not match the model:"]
-        if !missing.isEmpty { lines.append("  missing keys (in the model, not in the state): " + missing.joined(separator: ", ")) }
-        if !unexpected.isEmpty { lines.append("  unexpected keys (in the state, not in the model): " + unexpected.joined(separator: ", ")) }
-        if !mismatched.isEmpty { lines.append("  shape mismatches: " + mismatched.joined(separator: "; ")) }
-        lines.append("  check that the checkpoint was made for this model and variant (num_classes, variant, head)")
-        return lines.joined(separator: "\n")
-    }
 }
 
 /// A module with a single tensor in, single tensor out: what `Sequential` chains.

@@ -28,9 +28,10 @@ public final class BufferPool: @unchecked Sendable {
         return (count + step - 1) / step * step
     }
 
-    func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int) {
+    func allocate(_ count: Int, shape: [Int] = [], op: StaticString = #function) -> (UnsafeMutablePointer<Float>, Int) {
         let capacity = Self.sizeClass(count)
-        let bytes = capacity * MemoryLayout<Float>.stride
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        if overflow { outOfMemory(bytes: Int.max, shape: shape, op: op) }
         pthread_mutex_lock(&lock)
         liveBytes += bytes
         if liveBytes > peakBytes { peakBytes = liveBytes }
@@ -42,10 +43,30 @@ public final class BufferPool: @unchecked Sendable {
         }
         pthread_mutex_unlock(&lock)
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("ViTLab: out of memory allocating \(bytes) bytes for a tensor")
+        if posix_memalign(&raw, 64, bytes) != 0 || raw == nil {
+            // Cached buffers of other sizes may be what stands in the way: give them back and
+            // try once more before giving up.
+            trim()
+            if posix_memalign(&raw, 64, bytes) != 0 { raw = nil }
+        }
+        guard let raw else {
+            pthread_mutex_lock(&lock)
+            liveBytes -= bytes
+            pthread_mutex_unlock(&lock)
+            outOfMemory(bytes: bytes, shape: shape, op: op)
         }
         return (raw.bindMemory(to: Float.self, capacity: capacity), capacity)
+    }
+
+    /// Ops return tensors, they cannot throw; an allocation that fails is the end of the
+    /// process. This says which op asked for how much, next to what is already held, so the
+    /// config that caused it can be fixed (`runexp validate` estimates the data side up front).
+    func outOfMemory(bytes: Int, shape: [Int], op: StaticString) -> Never {
+        let message = "ViTLab: out of memory: \(op) needs a tensor of shape \(shape) (\(formatBytes(bytes))) while \(formatBytes(liveBytes)) are in use. " +
+            "Reduce train.batch_size, the image or crop size, or the model size."
+        // Written ourselves: release builds (-Ounchecked) may drop fatalError's message.
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        fatalError("out of memory (see the message above)")
     }
 
     func release(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
@@ -86,9 +107,29 @@ final class Storage {
     let pointer: UnsafeMutablePointer<Float>
     let capacity: Int
 
-    init(count: Int) {
-        (pointer, capacity) = BufferPool.shared.allocate(count)
+    init(count: Int, shape: [Int] = [], op: StaticString = #function) {
+        (pointer, capacity) = BufferPool.shared.allocate(count, shape: shape, op: op)
     }
 
     deinit { BufferPool.shared.release(pointer, capacity: capacity) }
+}
+
+/// The element count of `shape`; a product beyond `Int` (a size computed from a config or a
+/// file header gone wrong) is reported with the op instead of an arithmetic-overflow trap.
+func elementCount(_ shape: [Int], op: StaticString) -> Int {
+    var n = 1
+    for d in shape {
+        let (m, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow { BufferPool.shared.outOfMemory(bytes: Int.max, shape: shape, op: op) }
+        n = m
+    }
+    return n
+}
+
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+func formatBytes(_ n: Int) -> String {
+    if n == Int.max { return "more bytes than can be addressed" }
+    if n >= 1 << 30 { return String(format: "%.1f GiB", Double(n) / Double(1 << 30)) }
+    if n >= 1 << 20 { return String(format: "%.1f MiB", Double(n) / Double(1 << 20)) }
+    return "\(n) B"
 }

@@ -18,12 +18,13 @@ public final class Tensor {
     /// The op that produced this tensor, when it was recorded for autograd.
     var gradFn: GradNode?
 
-    /// An uninitialised tensor from the pool. Internal: kernels fill it completely.
-    init(uninitializedShape shape: [Int]) {
+    /// An uninitialised tensor from the pool. Internal: kernels fill it completely. `op` is
+    /// the calling function (filled in by the compiler), named if the memory cannot be had.
+    init(uninitializedShape shape: [Int], op: StaticString = #function) {
         for d in shape { precondition(d >= 0, "negative dimension in shape \(shape)") }
         self.shape = shape
-        self.count = shape.reduce(1, *)
-        self.storage = Storage(count: max(count, 1))
+        self.count = elementCount(shape, op: op)
+        self.storage = Storage(count: max(count, 1), shape: shape, op: op)
         self.requiresGrad = false
     }
 

@@ -81,7 +81,8 @@ struct Run: ParsableCommand {
     func run() throws {
         try reporting {
             let e = try options.load()
-            try Experiments.validate(e)
+            // Labels are decoded by `runexp validate`, not before every run.
+            try Experiments.validate(e, options: .quick)
             // The command as the user typed it (.build/release/runexp, or runexp on PATH).
             var resumeCommand = [CommandLine.arguments[0], "run", options.experiment] + options.overrides.flatMap { ["--set", $0] }
             if let output { resumeCommand += ["--output", output] }
@@ -122,7 +123,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reporting {
             let e = try options.load()
-            try Experiments.validate(e)
+            try Experiments.validate(e, options: .quick)
             let run = RunDirectory(output.map { URL(fileURLWithPath: $0) }
                                    ?? URL(fileURLWithPath: e.config.outputDir).appendingPathComponent(e.config.name))
             let file: URL
@@ -140,7 +141,9 @@ struct Eval: ParsableCommand {
             }
             RandomGenerator.manualSeed(e.config.seed)
             let model = try e.buildModel()
-            do { try model.load(state: TrainingCheckpoint.readModel(from: file)) } catch {
+            // A damaged or non-finite file is its own error; only a key/shape mismatch "does not fit".
+            let state = try TrainingCheckpoint.readModel(from: file)
+            do { try model.load(state: state) } catch {
                 throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
             }
             let evaluator = try Evaluator(experiment: e)
@@ -161,39 +164,50 @@ struct Eval: ParsableCommand {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the model summary: parameters, MACs, FLOPs and a per-module table.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the model summary: parameters, MACs, FLOPs and a per-module table.",
+        discussion: "With --features: every tappable module path with its output shape at the input size (what distillation configs and feature taps name).")
 
     @OptionGroup var options: ExperimentOptions
 
     @Option(help: "Input size H or HxW (default: 512 for segmentors, 224 for classifiers).")
     var size: String?
 
-    @Option(help: "Module tree depth of the table.")
-    var depth = 2
+    @Option(help: "Module tree depth of the table (with --features: default all).")
+    var depth: Int?
+
+    @Flag(help: "List every module path with its output shape instead of the cost table.")
+    var features = false
 
     func run() throws {
         try reporting {
             let e = try options.load()
             RandomGenerator.manualSeed(e.config.seed)
             let model = try e.buildModel()
-            let isSegmentor = model is EncoderDecoder
-            let parts = try (size ?? (isSegmentor ? "512" : "224")).split(separator: "x", omittingEmptySubsequences: false).map { s -> Int in
+            let parts = try (size ?? (model.task == .segmentation ? "512" : "224")).split(separator: "x", omittingEmptySubsequences: false).map { s -> Int in
                 guard let n = Int(s), n > 0 else { throw ValidationError("--size takes H or HxW with positive integers, got '\(size ?? "")'") }
                 return n
             }
             guard parts.count == 1 || parts.count == 2 else { throw ValidationError("--size takes H or HxW, got '\(size ?? "")'") }
             let h = parts[0], w = parts.count == 2 ? parts[1] : parts[0]
             let image = Tensor.zeros([1, h, w, 3])
-            let summary = ModelSummary.measure(model, depth: depth) {
-                withNoGrad {
-                    switch model {
-                    case let s as EncoderDecoder: _ = s.logits(image)
-                    case let c as ImageClassifier: _ = c(image)
-                    default: break
-                    }
+            print("\(e.config.name): \(type(of: model)) (\(model.task.rawValue), \(model.numClasses) classes), input 1x\(h)x\(w)x3 (NHWC)\n")
+            if features {
+                let depthLimit = depth ?? Int.max
+                model.eval()
+                let (_, recorder) = try FeatureTaps.record(model) { withNoGrad { model.measuredForward(image) } }
+                let modules = model.namedModules().filter { !$0.0.isEmpty && $0.0.split(separator: ".").count <= depthLimit }
+                let width = modules.map(\.0.count).max() ?? 0
+                let typeWidth = modules.map { String(describing: type(of: $0.1)).count }.max() ?? 0
+                for (path, module) in modules {
+                    let shapes = recorder.outputs[path].map { $0.map { "\($0.shape)" }.joined(separator: ", ") } ?? "(not called in this pass)"
+                    print(path.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                          + String(describing: type(of: module)).padding(toLength: typeWidth, withPad: " ", startingAt: 0) + "  " + shapes)
                 }
+                print("\nshapes are NHWC at batch 1; a path's output is what `distill` feature points and FeatureTaps.record read")
+                return
             }
-            print("\(e.config.name): \(type(of: model)), input 1x\(h)x\(w)x3 (NHWC)\n")
+            let summary = ModelSummary.measure(model, depth: depth ?? 2) { withNoGrad { _ = model.measuredForward(image) } }
             print(summary.table())
         }
     }
@@ -208,11 +222,18 @@ struct Validate: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a config value (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
+    @Flag(help: "Skip decoding every label of the real datasets (the layout and class count are still checked).")
+    var quick = false
+
     func run() throws {
         var failed = 0
+        let interactive = isatty(STDOUT_FILENO) == 1
         for file in experiments {
             do {
-                try Experiments.validate(try Experiment.load(file: file, overrides: overrides))
+                var shown = false
+                let progress: ((String) -> Void)? = interactive ? { line in print("\r\u{1B}[2K" + line, terminator: ""); fflush(stdout); shown = true } : nil
+                defer { if shown { print("\r\u{1B}[2K", terminator: ""); fflush(stdout) } }
+                try Experiments.validate(try Experiment.load(file: file, overrides: overrides), options: ValidationOptions(decodeLabels: !quick, progress: progress))
                 print("ok: \(file)")
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))

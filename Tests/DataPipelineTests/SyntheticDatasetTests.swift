@@ -94,7 +94,7 @@ final class SyntheticDatasetTests: XCTestCase {
         let s = try SyntheticDataset(config: c).load(0)
         XCTAssertEqual([s.image.height, s.image.width], [32, 64])
         XCTAssertThrowsError(try JSONDecoder().decode(SyntheticDataset.Config.self, from: Data(#"{"num_clases": 3}"#.utf8))) { e in
-            XCTAssertEqual((e as? DataConfigError)?.suggestion, "num_classes")
+            XCTAssertEqual((e as? ConfigValueError)?.suggestion, "num_classes")
         }
         XCTAssertThrowsError(try SyntheticDataset(config: .init(numClasses: 1)))
     }

@@ -279,13 +279,13 @@ final class TransformTests: XCTestCase {
         XCTAssertEqual([out.image.height, out.image.width, out.label!.height, out.label!.width], [16, 16, 16, 16])
 
         XCTAssertThrowsError(try decode(Built.self, #"{"type": "random_flp"}"#)) { e in
-            XCTAssertEqual((e as? DataConfigError)?.suggestion, "random_flip")
+            XCTAssertEqual((e as? RegistryError)?.suggestion, "random_flip")
             XCTAssertTrue("\(e)".contains("unknown transform 'random_flp'"), "\(e)")
         }
         XCTAssertThrowsError(try decode(Built.self, #"{"type": "random_crop", "crop_size": 8, "cat_max_ration": 0.5}"#)) { e in
-            XCTAssertEqual((e as? DataConfigError)?.suggestion, "cat_max_ratio")
+            XCTAssertEqual((e as? ConfigValueError)?.suggestion, "cat_max_ratio")
         }
-        XCTAssertThrowsError(try decode(Built.self, #"{"type": "pad"}"#)) { e in XCTAssertTrue(e is DataConfigError, "\(e)") }
+        XCTAssertThrowsError(try decode(Built.self, #"{"type": "pad"}"#)) { e in XCTAssertTrue(e is ConfigValueError, "\(e)") }
         XCTAssertThrowsError(try decode(Built.self, #"{"prob": 0.5}"#)) { e in XCTAssertTrue("\(e)".contains("no 'type:'"), "\(e)") }
         // Defaults are mmseg's.
         let crop = try XCTUnwrap(try decode(Built.self, #"{"type": "random_crop", "crop_size": [512, 1024]}"#).transform as? RandomCrop)

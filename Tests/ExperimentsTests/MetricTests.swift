@@ -14,6 +14,8 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(m.mIoU, 0.5, "absent classes are left out of the mean")
         XCTAssertEqual(m.mAcc, 0.75)
         XCTAssertEqual(m.aAcc, 2.0 / 3.0, accuracy: 1e-12)
+        // Dice per class 2·I/(P+L): class 0 2·1/(1+2), class 1 2·1/(2+1), class 2 absent (NaN, left out).
+        XCTAssertEqual(MetricRegistry.definition("mDice")!.compute(m), 2.0 / 3.0, accuracy: 1e-12)
     }
 
     func testAccumulatesOverBatches() {

@@ -70,7 +70,7 @@ final class RunexpCLITests: XCTestCase {
         let d = try tempDir()
         let r = try runexp(["info", repoRoot.appendingPathComponent("experiments/quickstart.yaml").path, "--size", "64", "--depth", "1"], in: d.url)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("EncoderDecoder, input 1x64x64x3"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("EncoderDecoder (segmentation, 6 classes), input 1x64x64x3"), r.stdout)
         XCTAssertTrue(r.stdout.contains("1,653,350"), r.stdout)
         XCTAssertTrue(r.stdout.contains("FLOPs (mmcv)"), r.stdout)
         let bad = try runexp(["info", repoRoot.appendingPathComponent("experiments/quickstart.yaml").path, "--size", "64x"], in: d.url)

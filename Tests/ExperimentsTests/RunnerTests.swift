@@ -280,18 +280,27 @@ final class RunnerTests: XCTestCase {
     func testMetricsLogRoundTripsAndDropsRowsAfterTheResumePoint() throws {
         let d = try TempConfigDir()
         var log = MetricsLog(runName: "r")
-        log.train = [.init(iteration: 10, loss: 1.5, lr: 1e-3, throughput: 12), .init(iteration: 20, loss: 1.25, lr: 5e-4, throughput: 13)]
+        // Series are named by key: a new loss term or metric needs no schema change.
+        log.train = [.init(iteration: 10, losses: ["loss": 1.5, "loss_ce": 1.0, "loss_kd_out": 0.5], lr: 1e-3, throughput: 12),
+                     .init(iteration: 20, losses: ["loss": 1.25, "loss_ce": 1.25], lr: 5e-4, throughput: 13)]
         log.classNames = ["a", "b"]
-        log.val = [.init(iteration: 20, metrics: ["aAcc": 0.5, "mIoU": 0.25, "mAcc": 0.375], perClassIoU: [0.5, .nan], perClassAccuracy: [1, 0])]
+        log.val = [.init(iteration: 20, metrics: ["aAcc": 0.5, "mIoU": 0.25, "mAcc": 0.375, "made_up": 0.125], perClass: ["iou": [0.5, .nan], "acc": [1, 0]])]
         let url = d.url.appendingPathComponent("metrics.h5")
         try log.write(to: url)
         let back = try MetricsLog.read(from: url)
         XCTAssertEqual(back.runName, "r")
         XCTAssertEqual(back.train, log.train)
         XCTAssertEqual(back.classNames, ["a", "b"])
-        XCTAssertEqual(back.val[0].metrics, ["aAcc": 0.5, "mIoU": 0.25, "mAcc": 0.375])
-        XCTAssertEqual(back.val[0].perClassIoU?[0], 0.5)
-        XCTAssertTrue(back.val[0].perClassIoU![1].isNaN)
+        XCTAssertEqual(back.lossNames, ["loss", "loss_ce", "loss_kd_out"])
+        XCTAssertEqual(back.train[1].losses["loss_kd_out"], nil, "a term absent from a row stays absent")
+        XCTAssertEqual(back.val[0].metrics, ["aAcc": 0.5, "mIoU": 0.25, "mAcc": 0.375, "made_up": 0.125])
+        XCTAssertEqual(back.val[0].perClass["iou"]?[0], 0.5)
+        XCTAssertTrue(back.val[0].perClass["iou"]![1].isNaN)
+        XCTAssertEqual(back.val[0].perClass["acc"], [1, 0])
+        let f = try HDF5File.open(url, mode: .readOnly)
+        XCTAssertEqual(try f.children("train").sorted(), ["iter", "loss", "loss_ce", "loss_kd_out", "lr", "throughput"])
+        XCTAssertEqual(try f.children("val").sorted(), ["aAcc", "class_names", "iter", "mAcc", "mIoU", "made_up", "per_class_acc", "per_class_iou"])
+        try f.close()
         var dropped = back
         dropped.drop(after: 15)
         XCTAssertEqual(dropped.train.map(\.iteration), [10])

@@ -183,14 +183,18 @@ final class SweepPlanTests: XCTestCase {
         let p = try SweepPlan.load(file: file)
         XCTAssertThrowsError(try p.validate()) { error in
             guard case let SweepError.invalidPoints(_, problems) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(problems.map(\.indices), [[1], [2, 3], [4, 5]], "point 3 and 5 report their first problem")
+            XCTAssertEqual(problems.map(\.indices), [[1], [2], [3], [4], [5]], "\(problems)")
             let text = "\(error)"
             XCTAssertTrue(text.hasPrefix("5 points of sweep sweep do not validate; nothing was started:\n  point 1: \(file):5:25 (train.batch_size): "), text)
             // The attention message belongs to the model layer; its location and suggestion are ours.
-            XCTAssertTrue(text.contains("\n  points 2-3: \(file):4:40 (model.backbone.attention.type): "), text)
+            XCTAssertTrue(text.contains("\n  point 2: \(file):4:40 (model.backbone.attention.type): "), text)
             XCTAssertTrue(text.contains("'sae'; did you mean 'sea'?"), text)
-            XCTAssertTrue(text.contains("\n  points 4-5: \(file):4:45 (model.backbone.attention.type): "), text)
+            XCTAssertTrue(text.contains("\n  point 4: \(file):4:45 (model.backbone.attention.type): "), text)
             XCTAssertTrue(text.contains("'axail'; did you mean 'axial'?"), text)
+            // A point with two bad values lists both, each at its own line of the sweep file.
+            XCTAssertTrue(text.contains("\n  point 5: 2 problems:\n  - \(file):4:45 (model.backbone.attention.type): "), text)
+            XCTAssertTrue(text.contains("\n  - \(file):5:25 (train.batch_size): must be at least 1, got 0"), text)
+            XCTAssertFalse(text.contains("--set "), text)
             XCTAssertFalse(text.contains("point 0:"), text)
         }
     }

@@ -41,11 +41,20 @@ final class SweepSlurmTests: XCTestCase {
         ((try? slurm(["squeue", "-h", "-j", task, "-o", "%T"]))?.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A requeued task waits for a begin time (about two minutes); a test need not.
-    func releaseWhenPending(_ task: String) throws {
-        XCTAssertTrue(T.wait(60) { self.state(task) == "PENDING" }, "\(task) was not requeued (state '\(state(task))')")
-        let r = try slurm(["scontrol", "update", "JobId=\(task)", "StartTime=now"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+    /// A requeued task waits for a begin time (about two minutes); a test need not. The update is
+    /// repeated until the next attempt has started: the task reads PENDING a moment before Slurm
+    /// sets that begin time, and an update in between is overwritten.
+    func releaseRequeued(_ task: String, point: Int, plan: SweepPlan, attempts: Int) throws {
+        let started = T.wait(120) {
+            if (try? SweepManifest.read(from: plan.manifestURL))??.points[point].attempts ?? 0 > attempts { return true }
+            if self.state(task) == "PENDING" {
+                _ = try? self.slurm(["scontrol", "release", task])
+                _ = try? self.slurm(["scontrol", "update", "JobId=\(task)", "StartTime=now"])
+                Thread.sleep(forTimeInterval: 1)
+            }
+            return false
+        }
+        XCTAssertTrue(started, "\(task) did not start again (state '\(state(task))')")
     }
 
     /// Three points as a job array (two at a time); the long one is requeued twice while it
@@ -60,7 +69,7 @@ final class SweepSlurmTests: XCTestCase {
         runs:
           - {model.backbone.attention.type: sea}
           - {model.backbone.attention.type: global}
-          - {model.backbone.attention.type: axial, train.iterations: 120, eval.interval: 60, checkpoint.interval: 60}
+          - {model.backbone.attention.type: axial, train.iterations: 60, eval.interval: 30, checkpoint.interval: 30}
         run_name: "{type}"
         """))
         let plan = try SweepPlan.load(file: file)
@@ -75,12 +84,12 @@ final class SweepSlurmTests: XCTestCase {
         // 1. scontrol requeue while the long point trains.
         XCTAssertTrue(T.wait(120) { T.loggedIteration(run) >= 5 }, "point 2 never reached iteration 5; " + ((try? slurm(["squeue"]))?.stdout ?? ""))
         XCTAssertEqual(try slurm(["scontrol", "requeue", long]).status, 0)
-        try releaseWhenPending(long)
+        try releaseRequeued(long, point: 2, plan: plan, attempts: 1)
         // 2. The time-limit signal, once the resumed attempt has trained a few more iterations.
         let firstStop = try XCTUnwrap(try RunDirectory(run).lastCheckpoint().map { try TrainingCheckpoint.read(from: $0).iteration })
         XCTAssertTrue(T.wait(120) { (try? SweepManifest.read(from: plan.manifestURL))??.points[2].attempts == 2 && T.loggedIteration(run) >= firstStop + 5 })
         XCTAssertEqual(try slurm(["scancel", "--batch", "--signal=USR1", long]).status, 0)
-        try releaseWhenPending(long)
+        try releaseRequeued(long, point: 2, plan: plan, attempts: 2)
 
         XCTAssertTrue(T.wait(150) { (try? SweepManifest.read(from: plan.manifestURL))??.points.allSatisfy { $0.status == .done } ?? false },
                       "not all done: " + ((try? T.runexp(["sweep", "status", file], in: d.url))?.stdout ?? ""))
@@ -93,9 +102,9 @@ final class SweepSlurmTests: XCTestCase {
         let log = try String(contentsOf: RunDirectory(run).log, encoding: .utf8)
         let resumes = log.split(separator: "\n").filter { $0.contains("resumed from ") }
         XCTAssertEqual(resumes.count, 2, log)
-        XCTAssertTrue(resumes.first?.hasSuffix("resumed from \(run.path)/checkpoints/iter_\(firstStop).h5 at iteration \(firstStop)/120") ?? false, log)
+        XCTAssertTrue(resumes.first?.hasSuffix("resumed from \(run.path)/checkpoints/iter_\(firstStop).h5 at iteration \(firstStop)/60") ?? false, log)
         XCTAssertTrue(log.contains("done in "), log)
-        XCTAssertEqual(try String(contentsOf: RunDirectory(run).lastCheckpointPointer, encoding: .utf8), "iter_120.h5\n")
+        XCTAssertEqual(try String(contentsOf: RunDirectory(run).lastCheckpointPointer, encoding: .utf8), "iter_60.h5\n")
 
         let out = try String(contentsOf: plan.directory.appendingPathComponent("slurm/\(job)_2.out"), encoding: .utf8)
         XCTAssertTrue(out.contains("DUE TO JOB REQUEUE"), out)

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import NeuralNet
 import TensorEngine
@@ -7,7 +8,8 @@ import TensorEngine
 /// ([32, 128, 160] at 1/8, 1/32, 1/64; stride-2 convs give ceil(H/2) as the real one does).
 final class FakeTinyBackbone: Module, Backbone {
     let toEighth: Sequential, toThirtySecond: Sequential, toSixtyFourth: ConvBN
-    let outChannels = [32, 128, 160]
+    let featureInfo = [FeatureInfo(channels: 32, stride: 8, module: "a"), FeatureInfo(channels: 128, stride: 32, module: "b"),
+                       FeatureInfo(channels: 160, stride: 64, module: "c")]
 
     init(generator: RandomGenerator) {
         func down(_ a: Int, _ b: Int) -> ConvBN {
@@ -42,12 +44,6 @@ final class HeadTests: XCTestCase {
 
     func count(_ m: Module, prefix: String) -> Int {
         m.namedParameters().filter { $0.0.hasPrefix(prefix + ".") }.reduce(0) { $0 + $1.1.count }
-    }
-
-    func assertClose(_ a: Tensor, _ b: Tensor, tol: Float = 1e-5, _ message: String = "", line: UInt = #line) {
-        XCTAssertEqual(a.shape, b.shape, message, line: line)
-        let d = zip(a.toArray(), b.toArray()).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThanOrEqual(d, tol, message, line: line)
     }
 
     // MARK: light head
@@ -119,7 +115,7 @@ final class HeadTests: XCTestCase {
         h.eval()
         let f = tinyFeatures()
         let x = h.fusions[1](local: h.fusions[0](local: f[0], global: f[1]), global: f[2])
-        assertClose(h(f), h.convSeg(h.linearFuse(x)), tol: 0)
+        assertClose(h(f), h.convSeg(h.linearFuse(x)), accuracy: 0)
         XCTAssertEqual(h.linearFuse.activation, .relu)
         XCTAssertEqual(h.linearFuse.conv.groups, 96, "depthwise (is_dw)")
     }
@@ -144,7 +140,7 @@ final class HeadTests: XCTestCase {
             }
             let y = b(local: local, global: global)
             XCTAssertEqual(y.shape, [2, 6, 7, 5])
-            assertClose(y, expected, tol: 0, "\(mode)")
+            assertClose(y, expected, accuracy: 0, "\(mode)")
             outputs[mode] = y.toArray()
             if mode == .sigmoidMul {
                 let gateAfterResize = l * interpolateBilinear(c, size: (6, 7)).hardSigmoid()
@@ -202,7 +198,7 @@ final class HeadTests: XCTestCase {
         let g = RandomGenerator(seed: 9)
         let f = [Tensor.normal([1, 8, 8, 16], generator: g), Tensor.normal([1, 4, 4, 16], generator: g), Tensor.normal([1, 2, 2, 16], generator: g)]
         let sum = f[0] + interpolateBilinear(f[1], size: (8, 8)) + interpolateBilinear(f[2], size: (8, 8))
-        assertClose(h(f), h.convSeg(h.linearFuse(sum)), tol: 0)
+        assertClose(h(f), h.convSeg(h.linearFuse(sum)), accuracy: 0)
     }
 
     // MARK: segmentor
@@ -223,11 +219,11 @@ final class HeadTests: XCTestCase {
         let g = RandomGenerator(seed: 1)
         let wrongWidths = LightHead(inChannels: [32, 128, 192], embedDims: [64, 96], channels: 96, numClasses: 6, generator: g)
         XCTAssertThrowsError(try EncoderDecoder(backbone: FakeTinyBackbone(generator: g), head: wrongWidths, numClasses: 6)) {
-            XCTAssertTrue("\($0)".contains("model.head.in_channels"), "\($0)")
+            XCTAssertTrue("\($0)".contains("the head expects features with channels [32, 128, 192] but the backbone gives [32, 128, 160]"), "\($0)")
         }
         let wrongClasses = LightHead(inChannels: [32, 128, 160], embedDims: [64, 96], channels: 96, numClasses: 6, generator: g)
         XCTAssertThrowsError(try EncoderDecoder(backbone: FakeTinyBackbone(generator: g), head: wrongClasses, numClasses: 150)) {
-            XCTAssertTrue("\($0)".contains("model.num_classes"), "\($0)")
+            XCTAssertEqual("\($0)", "the head was built for 6 classes but the segmentor for 150")
         }
     }
 
@@ -322,7 +318,7 @@ final class HeadTests: XCTestCase {
         XCTAssertEqual(y.shape, [2, 1000])
         // The logits are linear(GAP(last feature)).
         let last = backbone.features(x).last!
-        assertClose(c.linear(last.mean(axes: [1, 2])), y, tol: 1e-5)
+        assertClose(c.linear(last.mean(axes: [1, 2])), y, accuracy: 1e-5)
     }
 
     func testClassifierPassesItsModeToTheBackbone() {
@@ -360,7 +356,7 @@ private final class FakeBackboneForLoss: Module, Backbone {
     let a = ConvBN(3, 8, kernel: 3, stride: 8, padding: 1)
     let b = ConvBN(8, 16, kernel: 3, stride: 4, padding: 1)
     let c = ConvBN(16, 16, kernel: 3, stride: 2, padding: 1)
-    var outChannels: [Int] { [8, 16, 16] }
+    var featureInfo: [FeatureInfo] { [FeatureInfo(channels: 8, stride: 2, module: "a"), FeatureInfo(channels: 16, stride: 4, module: "b"), FeatureInfo(channels: 16, stride: 8, module: "c")] }
     override var children: [(String, Module)] { [("a", a), ("b", b), ("c", c)] }
     func features(_ x: Tensor) -> [Tensor] { let fa = a(x), fb = b(fa); return [fa, fb, c(fb)] }
 }

@@ -10,7 +10,7 @@ final class ModelRegistryTests: XCTestCase {
         let model: Module
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
-            model = try ModelRegistry.models.build(from: try c.superDecoder(forKey: .model))
+            model = try ModelRegistry.build(from: try c.superDecoder(forKey: .model))
         }
         enum Key: String, CodingKey { case model }
     }
@@ -46,16 +46,16 @@ final class ModelRegistryTests: XCTestCase {
 
     func testBadValuesNameTheirKey() {
         XCTAssertThrowsError(try build(#"{"model": {"type": "encoder_decoder", "backbone": {"type": "seaformer", "attention": {"type": "sea", "detail_enhancement": false, "attention_branch": false}}, "head": {"type": "light_head"}, "num_classes": 2}}"#)) { e in
-            XCTAssertTrue("\(e)".hasPrefix("attention.detail_enhancement / attention.attention_branch:"), "\(e)")
+            XCTAssertTrue("\(e)".hasPrefix("model.backbone.attention.detail_enhancement: sea needs at least one"), "\(e)")
         }
         XCTAssertThrowsError(try build(#"{"model": {"type": "encoder_decoder", "backbone": {"type": "seaformer"}, "head": {"type": "light_head", "embed_dims": [64, 96], "channels": 64}, "num_classes": 2}}"#)) { e in
-            XCTAssertTrue("\(e)".hasPrefix("channels: must equal the last of embed_dims (96)"), "\(e)")
+            XCTAssertTrue("\(e)".hasPrefix("model.head.channels: must equal the last of embed_dims (96)"), "\(e)")
         }
         XCTAssertThrowsError(try build(#"{"model": {"type": "encoder_decoder", "backbone": {"type": "seaformer", "attention": {"type": "local", "window_size": 0}}, "head": {"type": "light_head"}, "num_classes": 2}}"#)) { e in
-            XCTAssertTrue("\(e)".hasPrefix("attention.window_size:"), "\(e)")
+            XCTAssertTrue("\(e)".hasPrefix("model.backbone.attention.window_size:"), "\(e)")
         }
         XCTAssertThrowsError(try build(#"{"model": {"type": "encoder_decoder", "backbone": {"type": "seaformer"}, "head": {"type": "light_head"}, "num_classes": 0}}"#)) { e in
-            XCTAssertEqual("\(e)", "num_classes: must be at least 1, got 0")
+            XCTAssertEqual("\(e)", "model.num_classes: must be at least 1, got 0")
         }
     }
 

@@ -12,27 +12,27 @@ final class SeaAttentionTests: XCTestCase {
 
     func testV1MatchesANaiveComputation() {
         // Lengths 3 and 5 make the positional tables interpolate 16 → 3 and 16 → 5.
-        check(AttentionSpec(), batch: 2, height: 3, width: 5)
+        check(SeaAttentionConfig(), batch: 2, height: 3, width: 5)
     }
 
     func testAdaptiveSqueezeAndExpandMatchANaiveComputation() {
         for width in MaskWidth.allCases {
-            var spec = AttentionSpec(type: .seaAdaptive)
+            var spec = SeaAttentionConfig(adaptive: true)
             spec.maskWidth = width
             check(spec, batch: 1, height: 4, width: 3)
         }
     }
 
     func testMaxSqueezeAddModeAndSingleBranchesMatchANaiveComputation() {
-        var spec = AttentionSpec()
+        var spec = SeaAttentionConfig()
         spec.squeeze = .max
         spec.enhanceMode = .add
         check(spec, batch: 1, height: 3, width: 4)
-        spec = AttentionSpec(); spec.detailEnhancement = false; spec.positionalEmbedding = false
+        spec = SeaAttentionConfig(); spec.detailEnhancement = false; spec.positionalEmbedding = false
         check(spec, batch: 1, height: 3, width: 4)
-        spec = AttentionSpec(); spec.attentionBranch = false; spec.enhanceInput = .upconv
+        spec = SeaAttentionConfig(); spec.attentionBranch = false; spec.enhanceInput = .upconv
         check(spec, batch: 1, height: 3, width: 4)
-        spec = AttentionSpec(); spec.enhanceInput = .conv
+        spec = SeaAttentionConfig(); spec.enhanceInput = .conv
         check(spec, batch: 1, height: 3, width: 4)
     }
 
@@ -40,7 +40,7 @@ final class SeaAttentionTests: XCTestCase {
 
     private let dim = 6, keyDim = 2, heads = 2   // nh_kd 4, d 4, dh 8
 
-    private func check(_ spec: AttentionSpec, batch: Int, height: Int, width: Int, file: StaticString = #filePath, line: UInt = #line) {
+    private func check(_ spec: SeaAttentionConfig, batch: Int, height: Int, width: Int, file: StaticString = #filePath, line: UInt = #line) {
         let attn = SeaAttention(spec, AttentionShape(dim: dim, keyDim: keyDim, heads: heads))
         // Evaluation mode with non-trivial BN affine parameters and running statistics.
         for case let bn as BatchNorm in attn.namedModules().map(\.1) {
@@ -63,7 +63,7 @@ final class SeaAttentionTests: XCTestCase {
         }
     }
 
-    private func naive(_ m: SeaAttention, _ spec: AttentionSpec, _ x: Grid) -> Grid {
+    private func naive(_ m: SeaAttention, _ spec: SeaAttentionConfig, _ x: Grid) -> Grid {
         let d = 2 * keyDim, dh = d * heads
         var detail: Grid?
         var q = Grid(h: 0, w: 0, c: 0, v: []), k = q, v = q
@@ -74,7 +74,7 @@ final class SeaAttentionTests: XCTestCase {
         }
         guard spec.attentionBranch else { return detail! }
 
-        let adaptive = spec.type == .seaAdaptive
+        let adaptive = spec.adaptive
         let kind: SqueezeKind = adaptive ? .adaptive : spec.squeeze
         let aW = m.squeezeMaskRow.map { pointwise(x, $0) }, aH = m.squeezeMaskColumn.map { pointwise(x, $0) }
         // squeeze(t)[i][c] along rows (i = h, reduce w) or columns (i = w, reduce h)

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import NeuralNet
 import TensorEngine
@@ -11,8 +12,8 @@ final class SeaFormerBackboneTests: XCTestCase {
     /// SeaFormer-L takes seconds to initialise in a debug build: build it once.
     nonisolated(unsafe) private static let large = SeaFormerBackbone(variant: .large)
 
-    private func tiny(_ configure: (inout AttentionSpec) -> Void = { _ in }) -> SeaFormerBackbone {
-        var spec = AttentionSpec()
+    private func tiny(_ configure: (inout SeaAttentionConfig) -> Void = { _ in }) -> SeaFormerBackbone {
+        var spec = SeaAttentionConfig()
         configure(&spec)
         return SeaFormerBackbone(variant: .tiny, attention: spec)
     }
@@ -79,20 +80,17 @@ final class SeaFormerBackboneTests: XCTestCase {
         //   m = heads: 2·(4·(128·4 + 8) + 4·(160·4 + 8))          = 9,344
         //   m = nh_kd: 2·(4·(128·64 + 128) + 4·(160·96 + 192))    = 190,976
         for (width, delta) in [(MaskWidth.one, 2_336), (.heads, 9_344), (.nhKd, 190_976)] {
-            let model = tiny { $0.type = .seaAdaptive; $0.maskWidth = width }
+            let model = tiny { $0.adaptive = true; $0.squeeze = .adaptive; $0.maskWidth = width }
             XCTAssertEqual(model.parameterCount, 1_620_096 + delta, "\(width)")
         }
     }
 
-    func testValidationRejectsASEALayerWithoutBranches() {
-        var spec = AttentionSpec()
-        XCTAssertNoThrow(try AttentionRegistry.validate(spec))
-        spec.attentionBranch = false
-        spec.detailEnhancement = false
-        XCTAssertThrowsError(try AttentionRegistry.validate(spec)) { error in
-            XCTAssertTrue("\(error)".contains("attention.detail_enhancement"), "\(error)")
+    func testValidationRejectsASEALayerWithoutBranches() throws {
+        XCTAssertEqual(try attentionConfig(#"{"type": "sea"}"#).typeName, "sea")
+        XCTAssertThrowsError(try attentionConfig(#"{"type": "sea", "detail_enhancement": false, "attention_branch": false}"#)) { error in
+            XCTAssertEqual("\(error)", "detail_enhancement: sea needs at least one of its two branches (Table 6), but detail_enhancement and attention_branch are both false; set one of them to true")
         }
-        XCTAssertEqual(AttentionRegistry.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv"])
+        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv"])
     }
 
     // MARK: structure
@@ -198,7 +196,7 @@ final class SeaFormerBackboneTests: XCTestCase {
         withNoGrad {
             let x = Tensor.normal([1, 5, 6, 16])
             let detail = attn.pwconv!(attn.dwconv!(concat([attn.toQ!(x), attn.toK!(x), attn.toV!(x)], axis: 3)).relu6())
-            assertClose(attn(x), detail * 0.5, tolerance: 1e-6)
+            assertClose(attn(x), detail * 0.5, accuracy: 1e-6)
         }
     }
 
@@ -241,16 +239,16 @@ final class SeaFormerBackboneTests: XCTestCase {
     /// Every Table 6/7 switch and every sea_adaptive mask width builds, runs and trains: all
     /// parameters of the attention get a gradient (BN γ set to 1 as segmentation init does).
     func testEveryAttentionSwitchBuildsRunsAndTrains() {
-        var specs: [AttentionSpec] = []
-        for width in MaskWidth.allCases { var s = AttentionSpec(type: .seaAdaptive); s.maskWidth = width; specs.append(s) }
-        for squeeze in SqueezeKind.allCases { var s = AttentionSpec(); s.squeeze = squeeze; specs.append(s) }
-        for input in EnhanceInput.allCases { var s = AttentionSpec(); s.enhanceInput = input; specs.append(s) }
-        var s = AttentionSpec(); s.enhanceMode = .add; specs.append(s)
-        s = AttentionSpec(); s.attentionBranch = false; specs.append(s)
-        s = AttentionSpec(); s.detailEnhancement = false; specs.append(s)
-        s = AttentionSpec(); s.positionalEmbedding = false; specs.append(s)
+        var specs: [SeaAttentionConfig] = []
+        for width in MaskWidth.allCases { var s = SeaAttentionConfig(adaptive: true); s.maskWidth = width; specs.append(s) }
+        for squeeze in SqueezeKind.allCases { var s = SeaAttentionConfig(); s.squeeze = squeeze; specs.append(s) }
+        for input in EnhanceInput.allCases { var s = SeaAttentionConfig(); s.enhanceInput = input; specs.append(s) }
+        var s = SeaAttentionConfig(); s.enhanceMode = .add; specs.append(s)
+        s = SeaAttentionConfig(); s.attentionBranch = false; specs.append(s)
+        s = SeaAttentionConfig(); s.detailEnhancement = false; specs.append(s)
+        s = SeaAttentionConfig(); s.positionalEmbedding = false; specs.append(s)
         for spec in specs {
-            let attn = AttentionRegistry.build(spec, AttentionShape(dim: 24, keyDim: 4, heads: 3))
+            let attn = spec.build(AttentionShape(dim: 24, keyDim: 4, heads: 3))
             for case let bn as BatchNorm in attn.namedModules().map(\.1) { bn.weight.assign(from: Tensor.ones(bn.weight.shape)) }
             let x = Tensor.normal([2, 5, 4, 24])
             let y = attn(x)
@@ -261,7 +259,7 @@ final class SeaFormerBackboneTests: XCTestCase {
             }
         }
         // One full backbone with the SeaFormer++ attention.
-        var adaptive = AttentionSpec(type: .seaAdaptive)
+        var adaptive = SeaAttentionConfig(adaptive: true)
         adaptive.maskWidth = .heads
         let model = SeaFormerBackbone(variant: .tiny, attention: adaptive)
         model.eval()
@@ -269,11 +267,4 @@ final class SeaFormerBackboneTests: XCTestCase {
             XCTAssertEqual(model(Tensor.normal([1, 64, 64, 3])).map(\.shape), [[1, 8, 8, 32], [1, 2, 2, 128], [1, 1, 1, 160]])
         }
     }
-}
-
-private func assertClose(_ a: Tensor, _ b: Tensor, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.shape, b.shape, file: file, line: line)
-    let x = a.toArray(), y = b.toArray()
-    let worst = zip(x, y).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-    XCTAssertLessThanOrEqual(worst, tolerance, file: file, line: line)
 }

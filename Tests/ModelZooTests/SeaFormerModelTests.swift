@@ -26,7 +26,7 @@ final class SeaFormerModelTests: XCTestCase {
         // Table 12: fusion embed dims of SeaFormer-B; position bias of SeaFormer-T.
         XCTAssertEqual(try SeaFormerVariant.base.segmentor(numClasses: 150, headEmbedDims: [64, 96]).parameterCount, 8_548_246)
         XCTAssertEqual(try SeaFormerVariant.base.segmentor(numClasses: 150, headEmbedDims: [192, 256]).parameterCount, 8_690_614)
-        var noPos = AttentionSpec()
+        var noPos = SeaAttentionConfig()
         noPos.positionalEmbedding = false
         XCTAssertEqual(try SeaFormerVariant.tiny.segmentor(numClasses: 150, attention: noPos).parameterCount, 1_646_838)
     }

@@ -67,4 +67,47 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual(m.conv.bias.toArray(), [0, 0])
         XCTAssertEqual(m.conv.weight.toArray(), [1, 1, 1, 1, 1, 1])
     }
+
+    /// A segmentor checkpoint wrapped by DataParallel (`module.` keys) into a bare backbone: the
+    /// key map strips `module.`, the prefix selects `conv.` and removes it.
+    func testLoadWithKeyMapAndPrefix() throws {
+        let source = Tree()
+        source.conv.weight.assign(from: Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]))
+        let wrapped = Dictionary(uniqueKeysWithValues: source.stateDict().map { ("module." + $0.key, $0.value) })
+        let leaf = Leaf()
+        let report = try leaf.load(state: wrapped, prefix: "conv.", map: [try KeyMapRule(pattern: "^module\\.", replacement: "")])
+        XCTAssertEqual(leaf.weight.toArray(), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(report.loaded, ["weight", "bias", "running_mean"])
+        XCTAssertTrue(report.isComplete, "decode_head.* is outside the prefix, so it is not unexpected")
+        XCTAssertEqual(try KeyMapRule(pattern: "^backbone\\.(.*)$", replacement: "$1").apply("backbone.smb1.conv.weight"), "smb1.conv.weight")
+        XCTAssertThrowsError(try KeyMapRule(pattern: "([", replacement: "")) {
+            XCTAssertEqual("\($0)", "map: '([' is not a valid regular expression")
+        }
+    }
+
+    /// A new class count: the head's weights are excluded, everything else must load; a
+    /// non-strict load copies what matches and reports the rest.
+    func testExcludeAndNonStrictReport() throws {
+        let source = Tree()
+        source.conv.weight.assign(from: Tensor.full([2, 3], 4))
+        var state = source.stateDict()
+        state["decode_head.weight"] = Tensor.zeros([5, 3])
+        let m = Tree()
+        XCTAssertThrowsError(try m.load(state: state))
+        let excluded = try m.load(state: state, exclude: ["^decode_head\\.weight$"])
+        XCTAssertEqual(excluded.excluded, ["decode_head.weight"])
+        XCTAssertTrue(excluded.isComplete)
+        XCTAssertEqual(m.conv.weight.toArray(), [Float](repeating: 4, count: 6))
+        XCTAssertEqual(m.head.weight.toArray(), [Float](repeating: 1, count: 6), "excluded keys keep their values")
+        state["extra.tensor"] = Tensor.zeros([1])
+        let loose = try Tree().load(state: state, strict: false)
+        XCTAssertEqual(loose.mismatched, ["decode_head.weight: checkpoint [5, 3] vs model [2, 3]"])
+        XCTAssertEqual(loose.unexpected, ["extra.tensor"])
+        XCTAssertEqual(loose.loaded.count, 5)
+        XCTAssertEqual(loose.description, """
+            loaded 5 tensors
+            unexpected keys (in the state, not in the model): extra.tensor
+            shape mismatches: decode_head.weight: checkpoint [5, 3] vs model [2, 3]
+            """)
+    }
 }

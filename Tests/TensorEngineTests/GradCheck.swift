@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import TensorEngine
 
@@ -41,27 +42,6 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 2e-3, r
                 return
             }
         }
-    }
-}
-
-/// Asserts two tensors have the same shape and values within `accuracy`.
-func assertClose(_ a: Tensor, _ b: Tensor, accuracy: Float = 1e-5, _ message: String = "", file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.shape, b.shape, "shape \(message)", file: file, line: line)
-    guard a.shape == b.shape else { return }
-    let x = a.toArray(), y = b.toArray()
-    for i in 0..<x.count where !(Swift.abs(x[i] - y[i]) <= accuracy * max(1, Swift.abs(y[i]))) {
-        XCTFail("element \(i): \(x[i]) vs \(y[i]) \(message)", file: file, line: line)
-        return
-    }
-}
-
-/// Asserts a tensor's values equal `expected` within `accuracy`.
-func assertValues(_ a: Tensor, _ expected: [Float], accuracy: Float = 1e-5, _ message: String = "", file: StaticString = #filePath, line: UInt = #line) {
-    let x = a.toArray()
-    XCTAssertEqual(x.count, expected.count, "count \(message)", file: file, line: line)
-    for i in 0..<min(x.count, expected.count) where !(Swift.abs(x[i] - expected[i]) <= accuracy * max(1, Swift.abs(expected[i]))) {
-        XCTFail("element \(i): \(x[i]) vs expected \(expected[i]) \(message)", file: file, line: line)
-        return
     }
 }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @_spi(Bench) @testable import TensorEngine
 

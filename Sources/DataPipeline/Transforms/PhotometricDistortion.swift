@@ -33,7 +33,9 @@ public struct PhotometricDistortion: Transform {
             saturationRange = try c.decode(.saturationRange, default: saturationRange)
             hueDelta = try c.decode(.hueDelta, default: hueDelta)
             guard brightnessDelta >= 0 else { throw c.error(.brightnessDelta, "must be ≥ 0, got \(brightnessDelta)") }
-            guard hueDelta >= 0 && hueDelta <= 180 else { throw c.error(.hueDelta, "must be in 0…180, got \(hueDelta)") }
+            // mmseg draws randint(-hue_delta, hue_delta), an empty range at 0: a config error
+            // here rather than the sampler's precondition failing inside a loader thread.
+            guard hueDelta >= 1 && hueDelta <= 180 else { throw c.error(.hueDelta, "must be in 1…180 (the hue shift is drawn from [-hue_delta, hue_delta)), got \(hueDelta)") }
             guard contrastRange.low >= 0 else { throw c.error(.contrastRange, "factors must be ≥ 0") }
             guard saturationRange.low >= 0 else { throw c.error(.saturationRange, "factors must be ≥ 0") }
         }

@@ -42,6 +42,10 @@ public struct RandomResize: Transform {
             keepRatio = try c.decode(.keepRatio, default: keepRatio)
             guard scale.count == 2, scale.allSatisfy({ $0 >= 1 }) else { throw c.error(.scale, "needs two positive values [w, h], got \(scale)") }
             if let r = ratioRange, r.low <= 0 { throw c.error(.ratioRange, "ratios must be positive, got [\(r.low), \(r.high)]") }
+            let largest = Double(scale.max()!) * (ratioRange?.high ?? 1)
+            guard largest <= Double(SizeHW.maximumSide) else {
+                throw c.error(ratioRange == nil ? .scale : .ratioRange, SizeHW.tooLarge("\(Int(largest)) (scale \(scale) × ratio \(ratioRange?.high ?? 1))"))
+            }
         }
     }
 
@@ -101,6 +105,8 @@ public struct Resize: Transform {
             sizeDivisor = try c.decodeIfPresent(Int.self, forKey: .sizeDivisor)
             resizeLabel = try c.decode(.resizeLabel, default: resizeLabel)
             if let s = scale, s.count != 2 || s.contains(where: { $0 < 1 }) { throw c.error(.scale, "needs two positive values [w, h], got \(s)") }
+            if let s = scale, s.contains(where: { $0 > SizeHW.maximumSide }) { throw c.error(.scale, SizeHW.tooLarge("\(s)")) }
+            if let s = shortSide, s > SizeHW.maximumSide { throw c.error(.shortSide, SizeHW.tooLarge("\(s)")) }
             if scale != nil && shortSide != nil { throw c.error(.shortSide, "give either scale or short_side, not both") }
             if let s = shortSide, s < 1 { throw c.error(.shortSide, "must be positive, got \(s)") }
             if let p = cropPct, !(p > 0 && p <= 1) { throw c.error(.cropPct, "must be in (0, 1], got \(p)") }

@@ -1,57 +1,14 @@
 import Foundation
 import TensorEngine
 
-/// A data config node that cannot be used: unknown `type:` or key, or a bad value. The key path
-/// is where the node sits in the config (`data.train.pipeline.2.crop_size`), so the experiment
-/// loader can add the file and line.
-public struct DataConfigError: Error, CustomStringConvertible, Equatable {
-    public let keyPath: String
-    public let message: String
-    /// The nearest valid name, when the error is a misspelt type or key.
-    public let suggestion: String?
-
-    public init(keyPath: String, message: String, suggestion: String? = nil) {
-        self.keyPath = keyPath; self.message = message; self.suggestion = suggestion
-    }
-
-    init(path: [CodingKey], message: String, suggestion: String? = nil) {
-        self.init(keyPath: path.map(\.stringValue).joined(separator: "."), message: message, suggestion: suggestion)
-    }
-
-    public var description: String {
-        let at = keyPath.isEmpty ? "" : "\(keyPath): "
-        return at + message + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
-    }
-}
-
-/// Any string key, to list the keys a config node actually has.
-struct AnyConfigKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { return nil }
-}
-
 /// Rejects keys a config struct does not read: a misspelt `cat_max_ration` would otherwise be
 /// silently replaced by its default and the run would train with the wrong recipe.
 func rejectUnknownKeys<K: CodingKey & CaseIterable>(_ decoder: Decoder, _ keys: K.Type) throws {
     let c = try decoder.container(keyedBy: AnyConfigKey.self)
     let known = K.allCases.map(\.stringValue)
     for key in c.allKeys where !known.contains(key.stringValue) {
-        throw DataConfigError(path: decoder.codingPath + [key], message: "unknown key '\(key.stringValue)' (known: \(known.filter { $0 != "type" }.joined(separator: ", ")))",
+        throw ConfigValueError(path: decoder.codingPath + [key], message: "unknown key '\(key.stringValue)' (known: \(known.filter { $0 != "type" }.joined(separator: ", ")))",
                               suggestion: nearestName(to: key.stringValue, in: known))
-    }
-}
-
-extension KeyedDecodingContainer {
-    /// The value at `key`, or `value` when the key is absent (config defaults).
-    func decode<T: Decodable>(_ key: Key, default value: T) throws -> T {
-        try decodeIfPresent(T.self, forKey: key) ?? value
-    }
-
-    /// A config error located at `key`.
-    func error(_ key: Key, _ message: String) -> DataConfigError {
-        DataConfigError(path: codingPath + [key], message: message)
     }
 }
 
@@ -70,13 +27,26 @@ public struct SizeHW: Decodable, Equatable, Sendable, CustomStringConvertible {
         } else {
             var c = try decoder.unkeyedContainer()
             guard c.count == 2 else {
-                throw DataConfigError(path: decoder.codingPath, message: "a size is one integer or [height, width], got \(c.count ?? 0) values")
+                throw ConfigValueError(path: decoder.codingPath, message: "a size is one integer or [height, width], got \(c.count ?? 0) values")
             }
             self.init(height: try c.decode(Int.self), width: try c.decode(Int.self))
         }
         guard height >= 1 && width >= 1 else {
-            throw DataConfigError(path: decoder.codingPath, message: "size must be positive, got \(height)×\(width)")
+            throw ConfigValueError(path: decoder.codingPath, message: "size must be positive, got \(height)×\(width)")
         }
+        guard height <= Self.maximumSide && width <= Self.maximumSide else {
+            throw ConfigValueError(path: decoder.codingPath, message: Self.tooLarge("\(height)×\(width)"))
+        }
+    }
+
+    /// The largest side a config may ask for. Sizes drive allocations (a 100000×100000 RGB
+    /// float image is 120 GB), and an allocation that large would crash the process instead of
+    /// failing cleanly; 16384 is beyond any dataset this project trains on (Cityscapes is
+    /// 2048×1024) and its float RGB image is 3 GiB.
+    public static let maximumSide = 16384
+
+    static func tooLarge(_ size: String) -> String {
+        "must be at most \(maximumSide) pixels per side, got \(size) (one float RGB image of that size alone needs more memory than this machine should be asked for)"
     }
 
     public var description: String { "\(height)×\(width)" }
@@ -92,9 +62,9 @@ public struct ClosedPair: Decodable, Equatable, Sendable {
     public init(from decoder: Decoder) throws {
         var c = try decoder.unkeyedContainer()
         guard c.count == 2 else {
-            throw DataConfigError(path: decoder.codingPath, message: "expected [low, high], got \(c.count ?? 0) values")
+            throw ConfigValueError(path: decoder.codingPath, message: "expected [low, high], got \(c.count ?? 0) values")
         }
         low = try c.decode(Double.self); high = try c.decode(Double.self)
-        guard low <= high else { throw DataConfigError(path: decoder.codingPath, message: "low \(low) is above high \(high)") }
+        guard low <= high else { throw ConfigValueError(path: decoder.codingPath, message: "low \(low) is above high \(high)") }
     }
 }

@@ -8,8 +8,8 @@ import Foundation
 /// output stays greppable. `log.txt` always gets the plain lines, with a timestamp.
 public final class ConsoleReporter: RunnerHook {
     let interactive: Bool
-    let echo: Bool
-    private var log: FileHandle?
+    private(set) var echo: Bool
+    private var log: RunLogFile?
     private var lastDraw = Date.distantPast
     private var recentSeconds: [Double] = []
     private var lineShown = false
@@ -23,10 +23,10 @@ public final class ConsoleReporter: RunnerHook {
     }
 
     public func beforeRun(_ runner: Runner) {
-        let url = runner.directory.log
-        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
-        log = try? FileHandle(forWritingTo: url)
-        _ = try? log?.seekToEnd()
+        log = RunLogFile(url: runner.directory.log)
+        if let reason = log?.failure {
+            emit("warning: cannot open \(runner.directory.log.path) (\(reason)); the log goes to the console only")
+        }
         runStart = Date()
         let c = runner.experiment.config
         emit("run \(c.name): \(runner.total) iterations, batch \(runner.experiment.trainBatchSize), \(runner.model.parameterCount) parameters, seed \(c.seed), ViTLab \(ViTLabVersion.string) (\(ViTLabVersion.gitDescription))")
@@ -37,22 +37,28 @@ public final class ConsoleReporter: RunnerHook {
         trained += 1
         recentSeconds.append(r.seconds)
         if recentSeconds.count > 20 { recentSeconds.removeFirst() }
-        guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || r.iteration == r.total else { return }
+        guard interactive, echo, Date().timeIntervalSince(lastDraw) > 0.2 || r.iteration == r.total else { return }
         lastDraw = Date()
         let perIteration = recentSeconds.reduce(0, +) / Double(recentSeconds.count)
         let eta = perIteration * Double(r.total - r.iteration)
-        draw(String(format: "iter %d/%d  loss %.4f  lr %.3e  %.1f img/s  ETA %@", r.iteration, r.total, r.loss, r.lr,
-                    Double(r.images) / max(r.seconds, 1e-9), Self.duration(eta)))
+        draw(String(format: "iter %d/%d  loss %.4f%@  lr %.3e  %.1f img/s  ETA %@", r.iteration, r.total, r.loss,
+                    Self.terms(r.terms), r.lr, Double(r.images) / max(r.seconds, 1e-9), Self.duration(eta)))
     }
 
     public func afterLogRow(_ runner: Runner, _ row: MetricsLog.TrainRow) {
         let perIteration = recentSeconds.isEmpty ? 0 : recentSeconds.reduce(0, +) / Double(recentSeconds.count)
-        emit(String(format: "iter %d/%d  loss %.4f  lr %.3e  %.1f img/s  ETA %@", row.iteration, runner.total, row.loss, row.lr,
-                    row.throughput, Self.duration(perIteration * Double(runner.total - row.iteration))))
+        let terms = row.losses.keys.filter { $0 != MetricsLog.totalLoss }.sorted().map { (name: $0, value: row.losses[$0]!) }
+        emit(String(format: "iter %d/%d  loss %.4f%@  lr %.3e  %.1f img/s  ETA %@", row.iteration, runner.total, row.loss,
+                    Self.terms(terms), row.lr, row.throughput, Self.duration(perIteration * Double(runner.total - row.iteration))))
+    }
+
+    /// ` (loss_ce 0.5123, loss_kd 0.1002)`: every named term beside the total.
+    static func terms(_ terms: [(name: String, value: Float)]) -> String {
+        terms.isEmpty ? "" : " (" + terms.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: ", ") + ")"
     }
 
     public func evaluationProgress(_ runner: Runner, done: Int, total: Int) {
-        guard interactive, Date().timeIntervalSince(lastDraw) > 0.2 || done == total else { return }
+        guard interactive, echo, Date().timeIntervalSince(lastDraw) > 0.2 || done == total else { return }
         lastDraw = Date()
         draw("evaluating \(done)/\(total)")
     }
@@ -75,7 +81,7 @@ public final class ConsoleReporter: RunnerHook {
             emit("done in \(Self.duration(Date().timeIntervalSince(runStart))): \(runner.iteration)/\(runner.total) iterations" +
                  (runner.best.map { String(format: "; best %@ %.2f at iter %d", $0.metric, $0.value * 100, $0.iteration) } ?? ""))
         }
-        try? log?.close()
+        log?.close()
         log = nil
     }
 
@@ -84,16 +90,30 @@ public final class ConsoleReporter: RunnerHook {
         if echo && self.echo {
             if lineShown { print("\r\u{1B}[2K", terminator: "") ; lineShown = false }
             print(line)
-            fflush(stdout)
+            checkStdout()
         }
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate, .withFullTime, .withSpaceBetweenDateAndTime])
-        log?.write(Data("\(stamp)  \(line)\n".utf8))
+        if let notice = log?.append("\(stamp)  \(line)\n") {
+            if self.echo { print(notice); checkStdout() } else { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+        }
     }
 
     private func draw(_ text: String) {
         print("\r\u{1B}[2K" + text, terminator: "")
-        fflush(stdout)
+        checkStdout()
         lineShown = true
+    }
+
+    /// After a write to stdout: if it failed (the reader of a pipe went away, `| head`; SIGPIPE
+    /// is ignored during runs), stop echoing and say so in log.txt. Training goes on.
+    private func checkStdout() {
+        fflush(stdout)
+        guard ferror(stdout) != 0 else { return }
+        let reason = String(cString: strerror(errno))
+        clearerr(stdout)
+        echo = false
+        lineShown = false
+        emit("stdout is gone (\(reason)); training continues, this log goes on in log.txt only", echo: false)
     }
 
     /// `1h02m`, `4m05s`, `12s`.

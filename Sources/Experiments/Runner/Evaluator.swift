@@ -6,32 +6,39 @@ import TensorEngine
 
 /// The metrics of one pass over the validation split.
 public struct EvaluationResult {
-    /// Segmentation: aAcc, mIoU, mAcc; classification: top1, top5 (fractions in [0, 1]).
+    /// Every metric of the model's task by registered name (fractions in [0, 1]).
     public var metrics: [String: Double]
-    /// Segmentation only; NaN for classes absent from both predictions and labels (excluded
-    /// from the means, as in mmseg).
-    public var perClassIoU: [Double]?
-    public var perClassAccuracy: [Double]?
+    /// The task's metric names in table order (`MetricRegistry.names(for:)`).
+    public var metricOrder: [String]
+    /// Per-class tables by name (segmentation: `iou`, `acc`); NaN for classes absent from both
+    /// predictions and labels (excluded from the means, as in mmseg).
+    public var perClass: [String: [Double]]
     public var classNames: [String]
     public var images: Int
     public var seconds: Double
 
-    /// `mIoU 41.23  mAcc 52.10  aAcc 78.00` in percent, in the order of `names` (all when nil).
+    public var perClassIoU: [Double]? { perClass["iou"] }
+    public var perClassAccuracy: [Double]? { perClass["acc"] }
+
+    /// `aAcc 78.00  mIoU 41.23  mAcc 52.10` in percent, in the order of `names` (all when nil).
     public func summary(_ names: [String]? = nil) -> String {
-        let order = names ?? (metrics["mIoU"] != nil ? MetricsLog.segmentationMetrics : MetricsLog.classificationMetrics)
-        return order.compactMap { n in metrics[n].map { String(format: "%@ %.2f", n, $0 * 100) } }.joined(separator: "  ")
+        (names ?? metricOrder).compactMap { n in metrics[n].map { String(format: "%@ %.2f", n, $0 * 100) } }.joined(separator: "  ")
     }
 
-    /// mmseg's per-class table (IoU and Acc in percent; "nan" for excluded classes) and the totals.
+    /// mmseg's per-class table (one column per per-class table, in percent; "nan" for excluded
+    /// classes) and the totals.
     public func table() -> String {
-        guard let iou = perClassIoU, let acc = perClassAccuracy else { return summary() }
+        let columns = ["iou", "acc"].filter { perClass[$0] != nil } + perClass.keys.filter { $0 != "iou" && $0 != "acc" }.sorted()
+        guard !columns.isEmpty else { return summary() }
         let width = max(5, classNames.map(\.count).max() ?? 0)
         func pct(_ v: Double) -> String { v.isNaN ? "nan" : String(format: "%.2f", v * 100) }
-        var lines = ["class".padding(toLength: width, withPad: " ", startingAt: 0) + "     IoU     Acc"]
+        let title = ["iou": "IoU", "acc": "Acc"]
+        var lines = ["class".padding(toLength: width, withPad: " ", startingAt: 0) + columns.map { (title[$0] ?? $0).leftPadded(8) }.joined()]
         for (i, name) in classNames.enumerated() {
-            lines.append(name.padding(toLength: width, withPad: " ", startingAt: 0) + pct(iou[i]).leftPadded(8) + pct(acc[i]).leftPadded(8))
+            lines.append(name.padding(toLength: width, withPad: " ", startingAt: 0)
+                         + columns.map { pct(i < perClass[$0]!.count ? perClass[$0]![i] : .nan).leftPadded(8) }.joined())
         }
-        lines.append(String(repeating: "-", count: width + 16))
+        lines.append(String(repeating: "-", count: width + 8 * columns.count))
         lines.append(summary() + String(format: "   (%d images, %.1f s)", images, seconds))
         return lines.joined(separator: "\n")
     }
@@ -74,8 +81,14 @@ public final class Evaluator {
     /// `savePredictions > 0`, the first that many examples are written to `predictionDirectory`
     /// as `NNNN_image.png`, `NNNN_pred.png` and `NNNN_label.png` (palette PNGs in the dataset's
     /// colours). `progress` is called after each batch with (images done, total).
-    public func evaluate(_ model: Module, savePredictions: Int = 0, predictionDirectory: URL? = nil,
+    public func evaluate(_ model: any TaskModel, savePredictions: Int = 0, predictionDirectory: URL? = nil,
                          progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
+        let task = model.task
+        if task == .segmentation && dataset.classNames.count != model.numClasses {
+            throw ConfigError(.invalidValue, at: nil, keyPath: "model.num_classes",
+                              message: "the model predicts \(model.numClasses) classes but the validation dataset has \(dataset.classNames.count)",
+                              remedy: "set model.num_classes to \(dataset.classNames.count)")
+        }
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
@@ -85,40 +98,28 @@ public final class Evaluator {
         if savePredictions > 0, let dir = predictionDirectory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         }
-        var segmentation: SegmentationMetric?
-        var classification: ClassificationMetric?
+        let scoring = MetricRegistry.scoring(task)
+        var accumulator = scoring.makeAccumulator(model.numClasses)
         var done = 0
         while let batch = try loader.next() {
             guard let labels = batch.labels else {
                 throw RunError.incompatibleCheckpoint(file: batch.sources.first ?? "?", reason: "the validation samples carry no labels to score against")
             }
-            switch model {
-            case let segmentor as EncoderDecoder:
-                let prediction = segmentor.predict(batch.images, mode: mode, outputSize: (labels.shape[1], labels.shape[2]))
-                if segmentation == nil { segmentation = SegmentationMetric(numClasses: segmentor.numClasses) }
-                segmentation!.update(prediction: prediction, label: labels)
-                if done < savePredictions, let dir = predictionDirectory {
-                    try savePredictionImages(batch: batch, prediction: prediction, labels: labels, first: done,
-                                             count: min(savePredictions - done, batch.indices.count), to: dir)
-                }
-            case let classifier as ImageClassifier:
-                let scores = withNoGrad { classifier(batch.images) }
-                if classification == nil { classification = ClassificationMetric() }
-                classification!.update(scores: scores, labels: labels)
-            default:
-                throw RunError.incompatibleCheckpoint(file: "model", reason: "\(type(of: model)) is neither a segmentor nor a classifier; there is no evaluation for it")
+            // Segmentation is scored at the label's size (mmseg resizes to the original image).
+            let outputSize = task == .segmentation ? (labels.shape[1], labels.shape[2]) : nil
+            let prediction = model.predict(batch.images, mode: mode, outputSize: outputSize)
+            accumulator.update(prediction: prediction, labels: labels)
+            if task == .segmentation, done < savePredictions, let dir = predictionDirectory {
+                try savePredictionImages(batch: batch, prediction: prediction, labels: labels, first: done,
+                                         count: min(savePredictions - done, batch.indices.count), to: dir)
             }
             done += batch.indices.count
             progress?(done, dataset.count)
         }
-        let seconds = Date().timeIntervalSince(start)
-        if let m = segmentation {
-            return EvaluationResult(metrics: ["aAcc": m.aAcc, "mIoU": m.mIoU, "mAcc": m.mAcc], perClassIoU: m.perClassIoU,
-                                    perClassAccuracy: m.perClassAccuracy, classNames: dataset.classNames, images: done, seconds: seconds)
-        }
-        let m = classification ?? ClassificationMetric()
-        return EvaluationResult(metrics: ["top1": m.top1, "top5": m.top5], perClassIoU: nil, perClassAccuracy: nil,
-                                classNames: dataset.classNames, images: done, seconds: seconds)
+        let names = MetricRegistry.names(for: task)
+        let values = Dictionary(uniqueKeysWithValues: names.map { ($0, MetricRegistry.definition($0)!.compute(accumulator)) })
+        return EvaluationResult(metrics: values, metricOrder: names, perClass: accumulator.perClassTables, classNames: dataset.classNames,
+                                images: done, seconds: Date().timeIntervalSince(start))
     }
 
     /// The dataset's palette, or a fixed colour per class when it defines none.

@@ -3,29 +3,49 @@ import HDF5Store
 
 /// The run's `metrics.h5`, kept in memory and rewritten atomically after every change.
 ///
-/// Rewriting (a few kB, temporary file + rename) instead of appending in place means a crash or
-/// a kill in the middle of a write can never leave a torn file: libhdf5's serial build has no
-/// crash-safe append. On resume the rows logged after the checkpoint are dropped, because the
-/// resumed run logs those iterations again.
+/// Every series is named by its key: `/train/<name>` for the total `loss` and each loss term a
+/// model returns (`loss_ce`, later `loss_kd_*`), `/val/<name>` for each metric, so a new loss
+/// term or metric needs no schema change. Rewriting (a few kB, temporary file + rename) instead
+/// of appending in place means a crash or a kill in the middle of a write can never leave a torn
+/// file: libhdf5's serial build has no crash-safe append. On resume the rows logged after the
+/// checkpoint are dropped, because the resumed run logs those iterations again.
 public struct MetricsLog: Equatable {
     public struct TrainRow: Equatable {
         public var iteration: Int
-        /// Mean training loss over the iterations since the previous row.
-        public var loss: Float
+        /// Mean over the iterations since the previous row of the total loss (`loss`) and of
+        /// each weighted loss term, by name.
+        public var losses: [String: Float]
         /// Learning rate of the row's last iteration (base rate, before parameter multipliers).
         public var lr: Double
         /// Training images per second over the same window (wall time, data loading included).
         public var throughput: Float
+
+        public init(iteration: Int, losses: [String: Float], lr: Double, throughput: Float) {
+            self.iteration = iteration; self.losses = losses; self.lr = lr; self.throughput = throughput
+        }
+
+        /// The total loss (Σ of the weighted terms).
+        public var loss: Float { losses[MetricsLog.totalLoss] ?? .nan }
     }
 
     public struct ValRow: Equatable {
         public var iteration: Int
-        /// Segmentation: aAcc, mIoU, mAcc; classification: top1, top5 (fractions in [0, 1]).
+        /// Metric values by registered name (fractions in [0, 1]: aAcc, mIoU, top1, …).
         public var metrics: [String: Double]
-        /// Segmentation only; NaN for classes absent from both predictions and labels.
-        public var perClassIoU: [Float]?
-        public var perClassAccuracy: [Float]?
+        /// Per-class tables by name (`iou`, `acc`), in class order; NaN for classes absent from
+        /// both predictions and labels.
+        public var perClass: [String: [Float]]
+
+        public init(iteration: Int, metrics: [String: Double], perClass: [String: [Float]] = [:]) {
+            self.iteration = iteration; self.metrics = metrics; self.perClass = perClass
+        }
     }
+
+    /// The series name of the total loss.
+    public static let totalLoss = "loss"
+    static let trainFixed = ["iter", "lr", "throughput"]
+    static let valFixed = ["iter", "class_names"]
+    static let perClassPrefix = "per_class_"
 
     public var runName: String
     public var train: [TrainRow] = []
@@ -41,55 +61,71 @@ public struct MetricsLog: Equatable {
         val.removeAll { $0.iteration > iteration }
     }
 
-    static let segmentationMetrics = ["aAcc", "mIoU", "mAcc"]
-    static let classificationMetrics = ["top1", "top5"]
+    /// Loss series names: the total first, then the terms in sorted order.
+    public var lossNames: [String] {
+        let names = Set(train.flatMap(\.losses.keys)).subtracting([Self.totalLoss]).sorted()
+        return (train.isEmpty ? [] : [Self.totalLoss]) + names
+    }
+
+    /// Metric series names, sorted.
+    public var metricNames: [String] { Set(val.flatMap(\.metrics.keys)).sorted() }
+
+    var perClassNames: [String] { Set(val.flatMap(\.perClass.keys)).sorted() }
 
     /// Writes the whole log to `url` atomically.
     public func write(to url: URL) throws {
         try HDF5File.writeAtomically(to: url) { f in
             try f.setAttribute("name", runName)
             try f.series(Int64.self, at: "train/iter").append(contentsOf: train.map { Int64($0.iteration) })
-            try f.series(Float.self, at: "train/loss").append(contentsOf: train.map(\.loss))
+            for name in lossNames {
+                try f.series(Float.self, at: "train/" + name).append(contentsOf: train.map { $0.losses[name] ?? .nan })
+            }
             try f.series(Double.self, at: "train/lr").append(contentsOf: train.map(\.lr))
             try f.series(Float.self, at: "train/throughput").append(contentsOf: train.map(\.throughput))
             guard !val.isEmpty else { return }
             try f.series(Int64.self, at: "val/iter").append(contentsOf: val.map { Int64($0.iteration) })
-            let names = val[0].metrics.keys.contains("mIoU") ? Self.segmentationMetrics : Self.classificationMetrics
-            for name in names {
+            for name in metricNames {
                 try f.series(Float.self, at: "val/" + name).append(contentsOf: val.map { Float($0.metrics[name] ?? .nan) })
             }
             if !classNames.isEmpty {
                 try f.write(classNames, shape: [classNames.count], at: "val/class_names")
                 let width = classNames.count
-                for (path, column) in [("val/per_class_iou", \ValRow.perClassIoU), ("val/per_class_acc", \ValRow.perClassAccuracy)] {
-                    let rows = try f.rowSeries(Float.self, at: path, width: width)
-                    for row in val { try rows.append(row[keyPath: column] ?? [Float](repeating: .nan, count: width)) }
+                for table in perClassNames {
+                    let rows = try f.rowSeries(Float.self, at: "val/" + Self.perClassPrefix + table, width: width)
+                    for row in val { try rows.append(row.perClass[table] ?? [Float](repeating: .nan, count: width)) }
                 }
             }
         }
     }
 
-    /// Reads a log written by `write(to:)`.
+    /// Reads a log written by `write(to:)`: every series under `/train` and `/val` by name.
     public static func read(from url: URL) throws -> MetricsLog {
         let f = try HDF5File.open(url, mode: .readOnly)
         defer { try? f.close() }
         var log = MetricsLog(runName: try f.hasAttribute("name") ? f.stringAttribute("name") : "")
         if try f.exists("train/iter") {
-            let iters = try f.read(Int64.self, at: "train/iter"), loss = try f.read(Float.self, at: "train/loss")
+            let iters = try f.read(Int64.self, at: "train/iter")
             let lr = try f.read(Double.self, at: "train/lr"), tp = try f.read(Float.self, at: "train/throughput")
-            log.train = iters.indices.map { TrainRow(iteration: Int(iters[$0]), loss: loss[$0], lr: lr[$0], throughput: tp[$0]) }
+            var columns: [String: [Float]] = [:]
+            for name in try f.children("train") where !trainFixed.contains(name) { columns[name] = try f.read(Float.self, at: "train/" + name) }
+            log.train = iters.indices.map { i in
+                TrainRow(iteration: Int(iters[i]), losses: columns.compactMapValues { i < $0.count && !$0[i].isNaN ? $0[i] : nil },
+                         lr: lr[i], throughput: tp[i])
+            }
         }
         if try f.exists("val/iter") {
             let iters = try f.read(Int64.self, at: "val/iter")
-            let names = try f.exists("val/mIoU") ? segmentationMetrics : classificationMetrics
-            var columns: [String: [Float]] = [:]
-            for name in names { columns[name] = try f.read(Float.self, at: "val/" + name) }
             if try f.exists("val/class_names") { log.classNames = try f.readStrings(at: "val/class_names") }
-            let iou = try f.exists("val/per_class_iou") ? f.rowSeries(Float.self, at: "val/per_class_iou", width: log.classNames.count).rows() : nil
-            let acc = try f.exists("val/per_class_acc") ? f.rowSeries(Float.self, at: "val/per_class_acc", width: log.classNames.count).rows() : nil
+            var columns: [String: [Float]] = [:], tables: [String: [[Float]]] = [:]
+            for name in try f.children("val") where !valFixed.contains(name) {
+                if name.hasPrefix(perClassPrefix) {
+                    tables[String(name.dropFirst(perClassPrefix.count))] = try f.rowSeries(Float.self, at: "val/" + name, width: log.classNames.count).rows()
+                } else {
+                    columns[name] = try f.read(Float.self, at: "val/" + name)
+                }
+            }
             log.val = iters.indices.map { i in
-                ValRow(iteration: Int(iters[i]), metrics: Dictionary(uniqueKeysWithValues: names.map { ($0, Double(columns[$0]![i])) }),
-                       perClassIoU: iou?[i], perClassAccuracy: acc?[i])
+                ValRow(iteration: Int(iters[i]), metrics: columns.mapValues { Double($0[i]) }, perClass: tables.mapValues { $0[i] })
             }
         }
         return log

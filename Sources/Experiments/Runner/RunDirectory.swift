@@ -9,6 +9,7 @@ import Foundation
 ///     <run>/best.h5                   checkpoint with the best `keep_best` metric
 ///     <run>/log.txt                   the log lines, appended
 ///     <run>/predictions/              colourised predictions written by `runexp eval`
+///     <run>/lock                      flock'd by the training process (holder's pid and host)
 public struct RunDirectory {
     public let url: URL
 
@@ -21,6 +22,8 @@ public struct RunDirectory {
     public var best: URL { url.appendingPathComponent("best.h5") }
     public var log: URL { url.appendingPathComponent("log.txt") }
     public var predictions: URL { url.appendingPathComponent("predictions", isDirectory: true) }
+    /// Held with flock by the process training in this directory (`RunLock`).
+    public var lockFile: URL { url.appendingPathComponent("lock") }
 
     public func checkpoint(iteration: Int) -> URL { checkpoints.appendingPathComponent("iter_\(iteration).h5") }
 
@@ -59,8 +62,12 @@ public struct RunDirectory {
     /// Creates the directories and proves they are writable, and checks that the disk has room for
     /// `copies` checkpoints of `checkpointBytes` (those kept plus the next one, which is written
     /// beside them before the oldest is removed), so a problem is reported before the first
-    /// iteration rather than at the first checkpoint.
-    public func prepare(checkpointBytes: Int64, copies: Int = 2, freeBytes: (URL) -> Int64? = RunDirectory.freeBytes) throws {
+    /// iteration rather than at the first checkpoint. `existingBytes` are checkpoint files
+    /// already on disk that the run replaces or prunes (a resumed run's own checkpoints and
+    /// best.h5): they already hold part of that room, so only the rest — at least one
+    /// checkpoint, the next one written beside them — must be free.
+    public func prepare(checkpointBytes: Int64, copies: Int = 2, existingBytes: Int64 = 0,
+                        freeBytes: (URL) -> Int64? = RunDirectory.freeBytes) throws {
         try makeDirectories(checkpoints)
         // access(W_OK) says yes to root on a read-only mount; writing a probe file is the real test.
         let probe = checkpoints.appendingPathComponent(".write-probe-\(getpid())")
@@ -68,14 +75,14 @@ public struct RunDirectory {
             throw RunError.notWritable(path: checkpoints.path, reason: String(cString: strerror(errno)))
         }
         try? FileManager.default.removeItem(at: probe)
-        let needed = Int64(copies) * checkpointBytes
+        let needed = max(checkpointBytes, Int64(copies) * checkpointBytes - existingBytes)
         if let free = freeBytes(checkpoints), free < needed {
             throw RunError.diskFull(path: checkpoints.path, needed: needed, available: free)
         }
     }
 
     /// `mkdir -p` with the system's own reason on failure ("Permission denied", "Not a directory").
-    private func makeDirectories(_ target: URL) throws {
+    func makeDirectories(_ target: URL) throws {
         var path = ""
         for part in target.path.split(separator: "/") {
             path += "/" + part
@@ -87,6 +94,15 @@ public struct RunDirectory {
             guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
                 throw RunError.notWritable(path: path, reason: String(cString: strerror(errno)))
             }
+        }
+    }
+
+    /// Bytes of the checkpoint files on disk that a run in this directory replaces or prunes:
+    /// every periodic checkpoint and best.h5.
+    public func existingCheckpointBytes() -> Int64 {
+        let files = periodicCheckpoints().map(\.url) + [best]
+        return files.reduce(Int64(0)) { sum, f in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: f.path)[.size] as? NSNumber)?.int64Value ?? 0)
         }
     }
 

@@ -15,8 +15,13 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
     case configChanged(run: String, differences: [String])
     /// The loss (or the gradient norm) became NaN or infinite; no update was applied.
     case nonFinite(what: String, iteration: Int, lr: Double, lastCheckpoint: String?)
-    /// SIGINT or SIGTERM: the iteration finished, a checkpoint was written.
+    /// SIGINT, SIGTERM or SIGHUP: the iteration finished, a checkpoint was written.
     case interrupted(signal: Int32, iteration: Int, total: Int, checkpoint: String, resume: String)
+    /// Another process holds the run directory's lock (nil pid/host: it has not written them yet).
+    case locked(path: String, pid: Int32?, host: String?)
+    /// A sample could not be loaded (corrupt file, label out of range); the completed
+    /// iterations were checkpointed first (nil when none had completed).
+    case badSample(reason: String, iteration: Int, checkpoint: String?, resume: String)
 
     public var description: String {
         switch self {
@@ -33,12 +38,18 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
         case let .configChanged(run, differences):
             let shown = differences.prefix(8).joined(separator: "\n  ")
             let more = differences.count > 8 ? "\n  … and \(differences.count - 8) more" : ""
-            return "the config differs from the one the run in \(run) was started with (its config.yaml):\n  \(shown)\(more)\nA resumed run must use the same config to continue exactly. Use the same file and --set options, or start a new run with --output DIR; to continue these weights under the new settings anyway, add --accept-config-changes."
+            return "the config differs from the one the run in \(run) was started with (as recorded in its checkpoint):\n  \(shown)\(more)\nA resumed run must use the same config to continue exactly. Use the same file and --set options, or start a new run with --output DIR; to continue these weights under the new settings anyway, add --accept-config-changes."
         case let .nonFinite(what, iteration, lr, lastCheckpoint):
             let keep = lastCheckpoint.map { "The last good checkpoint is \($0) (untouched)" } ?? "No checkpoint had been written yet"
             return "the \(what) at iteration \(iteration) (lr \(String(format: "%.3g", lr))); the run stopped before updating the weights. \(keep). Lower train.optimizer.lr, add train.grad_clip: {max_norm: 1.0} or lengthen the warm-up, then continue from that checkpoint with --resume --accept-config-changes, or start over with --output DIR."
         case let .interrupted(signal, iteration, total, checkpoint, resume):
             return "\(Self.signalName(signal)): stopped after iteration \(iteration)/\(total); checkpoint written to \(checkpoint). Resume with:\n  \(resume)"
+        case let .locked(path, pid, host):
+            let holder = pid.map { "process \($0) on \(host ?? "an unknown host")" } ?? "another process"
+            return "\(path) is in use by \(holder), which is training there. Wait for it to finish or stop it (kill \(pid.map(String.init) ?? "<pid>")), or start this run elsewhere with --output DIR. (runexp eval may read the run meanwhile.)"
+        case let .badSample(reason, iteration, checkpoint, resume):
+            let saved = checkpoint.map { "iteration \(iteration) was checkpointed to \($0)" } ?? "no iteration had completed, nothing was checkpointed"
+            return "a training sample could not be loaded after iteration \(iteration): \(reason)\nThe run stopped; \(saved). Fix or remove the file, then resume with:\n  \(resume)"
         }
     }
 
@@ -51,7 +62,14 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
         }
     }
 
-    static func signalName(_ s: Int32) -> String { s == SIGINT ? "interrupted (SIGINT)" : s == SIGTERM ? "terminated (SIGTERM)" : "signal \(s)" }
+    static func signalName(_ s: Int32) -> String {
+        switch s {
+        case SIGINT: return "interrupted (SIGINT)"
+        case SIGTERM: return "terminated (SIGTERM)"
+        case SIGHUP: return "hung up (SIGHUP)"
+        default: return "signal \(s)"
+        }
+    }
 
     static func bytes(_ n: Int64) -> String {
         n >= 1 << 30 ? String(format: "%.1f GiB", Double(n) / Double(1 << 30)) : String(format: "%.1f MiB", Double(n) / Double(1 << 20))

@@ -52,7 +52,7 @@ public struct RunSummary {
 public final class Runner {
     public let experiment: Experiment
     public let directory: RunDirectory
-    public let model: Module
+    public let model: any TaskModel
     public let optimizer: Optimizer
     public let schedule: LRSchedule
     public let options: RunOptions
@@ -68,11 +68,16 @@ public final class Runner {
 
     private var sampler = SamplerState()
     private var logWindow: [Float] = []
+    private var termWindows: [String: [Float]] = [:]
     private var windowImages = 0
     private var windowSeconds = 0.0
     private var evaluator: Evaluator?
     private var lastEvaluation: EvaluationResult?
     private let configText: String
+    /// This process's exclusive claim on the run directory, held until `run()` returns.
+    private var lock: RunLock?
+    /// Whether metrics.h5 was written by this process (so a vanished file is noticed).
+    var metricsWritten = false
 
     /// Prepares everything that can fail before training: the run directory (writable, room
     /// for checkpoints), the model and optimizer, and, with `resume`, the checkpoint.
@@ -81,7 +86,12 @@ public final class Runner {
         self.options = options
         self.hooks = hooks
         let c = experiment.config
-        directory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        let runDirectory = RunDirectory(options.directory ?? URL(fileURLWithPath: c.outputDir).appendingPathComponent(c.name))
+        directory = runDirectory
+        // The lock comes first, before the (slow) model build: a second writer fails at once,
+        // and everything below reads or cleans files another writer could be changing.
+        try runDirectory.makeDirectories(runDirectory.url)
+        lock = try RunLock(directory: runDirectory)
         configText = try experiment.resolvedYAML()
         metrics = MetricsLog(runName: c.name)
 
@@ -91,23 +101,51 @@ public final class Runner {
         optimizer = c.train.optimizer.make(for: model)
         schedule = c.train.schedule.make(baseLR: c.train.optimizer.lr, iterations: c.train.iterations)
 
-        let existing = try directory.latestCheckpoint()
-        if let existing, !options.resume {
+        let debris = directory.removeDebris()
+        if !debris.isEmpty {
+            pendingNotes.append("removed \(debris.count) temporary file(s) left by an interrupted write: \(debris.joined(separator: ", "))")
+        }
+        if !options.resume, let existing = try directory.latestCheckpoint() {
             throw RunError.runExists(path: directory.url.path, checkpoint: "checkpoints/" + existing.lastPathComponent)
         }
         let parameterFloats = model.namedParameters().reduce(0) { $0 + $1.1.count }
         let stateFloats = model.stateDict().values.reduce(0) { $0 + $1.count }
         let bytes = Int64(4 * (stateFloats + parameterFloats * c.train.optimizer.stateTensorsPerParameter)) + (1 << 20)
-        // keep_last periodic files, best.h5, and the next one being written beside them.
-        try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1))
-        if options.resume, let existing { try restore(from: existing) }
-        if c.data.val != nil { evaluator = try Evaluator(experiment: experiment) }
+        // keep_last periodic files, best.h5, and the next one being written beside them; a
+        // resumed run's checkpoints on disk already hold part of that room.
+        try directory.prepare(checkpointBytes: bytes, copies: c.checkpoint.keepLast + (c.checkpoint.keepBest != nil ? 2 : 1),
+                              existingBytes: options.resume ? directory.existingCheckpointBytes() : 0)
+        if options.resume, let point = try directory.resumePoint(total: c.train.iterations) {
+            try restore(from: point)
+        } else {
+            // `init` sections load only into a fresh run: a resumed one has its own weights.
+            let report = try experiment.initialise(model, try experiment.splitInit().1)
+            pendingNotes.append(contentsOf: report.lines)
+            initReport = report.lines
+        }
+        if c.data.val != nil {
+            let evaluator = try Evaluator(experiment: experiment)
+            // Caught here, before training, not at the first evaluation hours later.
+            if model.task == .segmentation && evaluator.classNames.count != model.numClasses {
+                throw ConfigError(.invalidValue, at: experiment.root.node(at: ["model", "num_classes"])?.location, keyPath: "model.num_classes",
+                                  message: "is \(model.numClasses) but the validation dataset has \(evaluator.classNames.count) classes",
+                                  remedy: "set model.num_classes to \(evaluator.classNames.count)")
+            }
+            self.evaluator = evaluator
+        }
     }
 
     /// Loads a checkpoint of this run after checking that the config is the one it started with.
-    private func restore(from file: URL) throws {
-        if let saved = try? String(contentsOf: directory.config, encoding: .utf8), saved != configText {
-            let old = try ConfigLoader.load(yaml: saved, name: directory.config.path)
+    /// The reference is the config stored INSIDE the checkpoint, not config.yaml: that file can
+    /// be deleted or edited, and a resume must never silently continue under another config.
+    private func restore(from point: ResumePoint) throws {
+        let file = point.file, checkpoint = point.checkpoint
+        pendingNotes.append(contentsOf: point.notes)
+        if checkpoint.config != configText {
+            let old: ConfigNode
+            do { old = try ConfigLoader.load(yaml: checkpoint.config, name: file.path + " (config attribute)") } catch {
+                throw CheckpointError.unreadableConfig(file: file.path, reason: "\(error)")
+            }
             let differences = configDifferences(old: old, new: experiment.root)
             if !differences.isEmpty {
                 guard options.acceptConfigChanges else { throw RunError.configChanged(run: directory.url.path, differences: differences) }
@@ -115,9 +153,10 @@ public final class Runner {
                 configChangeAccepted = true
             }
         }
-        let checkpoint: TrainingCheckpoint
-        do { checkpoint = try TrainingCheckpoint.read(from: file) } catch {
-            throw RunError.incompatibleCheckpoint(file: file.path, reason: "\(error)")
+        if !configChangeAccepted, (try? String(contentsOf: directory.config, encoding: .utf8)) != checkpoint.config {
+            let state = FileManager.default.fileExists(atPath: directory.config.path) ? "differs from" : "is missing; it should hold"
+            pendingNotes.append("warning: \(directory.config.path) \(state) the config recorded in \(file.lastPathComponent); rewriting it from the checkpoint")
+            configFileNeedsRewrite = true
         }
         do {
             try model.load(state: checkpoint.model)
@@ -129,6 +168,7 @@ public final class Runner {
         RandomGenerator.global.state = checkpoint.rng
         sampler = checkpoint.sampler
         logWindow = checkpoint.logWindow
+        termWindows = checkpoint.termWindows
         best = checkpoint.best
         lastCheckpoint = file
         resumedFrom = file
@@ -141,7 +181,10 @@ public final class Runner {
         }
     }
     private var pendingNotes: [String] = []
+    /// What `init` sections loaded (log.txt and every checkpoint's `init` attribute).
+    public private(set) var initReport: [String] = []
     private var configChangeAccepted = false
+    private var configFileNeedsRewrite = false
 
     /// Trains to `train.iterations` (or `stopAfter`), evaluating and checkpointing on the way.
     /// Throws `RunError.interrupted` after a SIGINT/SIGTERM (with a checkpoint written) and
@@ -149,7 +192,7 @@ public final class Runner {
     @discardableResult
     public func run() throws -> RunSummary {
         StopSignal.install()
-        defer { StopSignal.uninstall() }
+        defer { StopSignal.uninstall(); lock?.release(); lock = nil }
         do {
             try train()
             hooks.forEach { $0.afterRun(self, error: nil) }
@@ -165,7 +208,7 @@ public final class Runner {
         let c = experiment.config
         // A fresh start (even in a directory whose earlier attempt stopped before its first
         // checkpoint) records its own config; a resumed run keeps the one it started with.
-        if resumedFrom == nil || configChangeAccepted { try writeAtomically(configText, to: directory.config) }
+        if resumedFrom == nil || configChangeAccepted || configFileNeedsRewrite { try writeAtomically(configText, to: directory.config) }
         hooks.forEach { $0.beforeRun(self) }
         if let from = resumedFrom { note("resumed from \(from.path) at iteration \(iteration)/\(total)") }
         else if options.resume { note("--resume: no checkpoint in \(directory.url.path); starting from iteration 0") }
@@ -185,9 +228,11 @@ public final class Runner {
         while iteration < stopAt {
             let lr = Double(schedule.lr(at: iteration))
             optimizer.lr = Float(lr)
-            guard let batch = try loader.next() else { preconditionFailure("an iteration-based loader never ends") }
-            let loss = try computeLoss(batch)
+            guard let batch = try nextBatch(loader) else { preconditionFailure("an iteration-based loader never ends") }
+            let terms = try lossTerms(batch)
+            let loss = terms.total
             let value = loss.item()
+            let termValues = terms.map { (name: $0.name, value: $0.weighted.item()) }
             guard value.isFinite else {
                 throw RunError.nonFinite(what: "loss is \(value)", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
             }
@@ -209,15 +254,16 @@ public final class Runner {
             let seconds = now.timeIntervalSince(lastTick)
             lastTick = now
             logWindow.append(value)
+            for t in termValues { termWindows[t.name, default: []].append(t.value) }
             windowImages += batch.indices.count
             windowSeconds += seconds
-            let record = IterationRecord(iteration: iteration, total: total, loss: value, lr: lr, images: batch.indices.count, seconds: seconds)
+            let record = IterationRecord(iteration: iteration, total: total, loss: value, terms: termValues, lr: lr, images: batch.indices.count, seconds: seconds)
             hooks.forEach { $0.afterIteration(self, record) }
 
             if iteration % c.train.logInterval == 0 || iteration == total { try logRow(lr: lr) }
             var improved = false
             if evaluator != nil, (c.eval.interval.map { iteration % $0 == 0 } ?? false) || iteration == total {
-                improved = try evaluate()
+                improved = try evaluateSavingProgress()
             }
             let checkpointInterval = c.checkpoint.interval ?? c.eval.interval
             let stopping = StopSignal.pending != nil || iteration == stopAt
@@ -228,63 +274,62 @@ public final class Runner {
             }
             if let signal = StopSignal.pending {
                 throw RunError.interrupted(signal: signal, iteration: iteration, total: total, checkpoint: lastCheckpoint?.path ?? "?",
-                                           resume: options.resumeCommand ?? "runexp run \(experiment.root.location.file) --resume")
+                                           resume: resumeCommand)
             }
             lastTick = Date()  // evaluation and checkpoint time is not training throughput
         }
     }
 
-    /// The training loss of a batch for the model's task.
-    private func computeLoss(_ batch: Batch) throws -> Tensor {
+    /// The named loss terms of a batch (the model's `losses`; their weighted sum is trained).
+    private func lossTerms(_ batch: Batch) throws -> [LossTerm] {
         guard let labels = batch.labels else {
             throw RunError.incompatibleCheckpoint(file: batch.sources.first ?? "?", reason: "training samples carry no labels")
         }
-        switch model {
-        case let segmentor as EncoderDecoder: return segmentor.loss(batch.images, labels: labels)
-        case let classifier as ImageClassifier: return crossEntropy(logits: classifier(batch.images), target: labels)
-        default: preconditionFailure("Runner: no training loss for \(type(of: model))")
-        }
+        return model.losses(images: batch.images, labels: labels)
     }
 
     private func logRow(lr: Double) throws {
         guard !logWindow.isEmpty else { return }
-        let mean = Float(logWindow.reduce(0.0) { $0 + Double($1) } / Double(logWindow.count))
-        let row = MetricsLog.TrainRow(iteration: iteration, loss: mean, lr: lr,
+        func mean(_ xs: [Float]) -> Float { Float(xs.reduce(0.0) { $0 + Double($1) } / Double(xs.count)) }
+        var losses = termWindows.filter { !$0.value.isEmpty }.mapValues(mean)
+        losses[MetricsLog.totalLoss] = mean(logWindow)
+        let row = MetricsLog.TrainRow(iteration: iteration, losses: losses, lr: lr,
                                       throughput: windowSeconds > 0 ? Float(Double(windowImages) / windowSeconds) : 0)
         metrics.train.append(row)
-        try metrics.write(to: directory.metrics)
+        try writeMetrics()
         logWindow.removeAll()
+        termWindows.removeAll()
         windowImages = 0
         windowSeconds = 0
         hooks.forEach { $0.afterLogRow(self, row) }
     }
 
     /// Evaluates, records the result, and says whether the `keep_best` metric improved.
-    private func evaluate() throws -> Bool {
+    func evaluate() throws -> Bool {
         guard let evaluator else { return false }
         hooks.forEach { $0.beforeEvaluation(self) }
         let result = try evaluator.evaluate(model) { done, total in self.hooks.forEach { $0.evaluationProgress(self, done: done, total: total) } }
         lastEvaluation = result
-        if result.perClassIoU != nil { metrics.classNames = result.classNames }
+        if !result.perClass.isEmpty { metrics.classNames = result.classNames }
         metrics.val.append(MetricsLog.ValRow(iteration: iteration, metrics: result.metrics,
-                                             perClassIoU: result.perClassIoU?.map { Float($0) }, perClassAccuracy: result.perClassAccuracy?.map { Float($0) }))
-        try metrics.write(to: directory.metrics)
+                                             perClass: result.perClass.mapValues { $0.map { Float($0) } }))
+        try writeMetrics()
         hooks.forEach { $0.afterEvaluation(self, result) }
-        guard let key = experiment.config.checkpoint.keepBest?.rawValue, let value = result.metrics[key], !value.isNaN else { return false }
+        guard let key = experiment.config.checkpoint.keepBest, let value = result.metrics[key], !value.isNaN else { return false }
         if let b = best, b.value >= value { return false }
         best = BestScore(metric: key, value: value, iteration: iteration)
         return true
     }
 
-    private func checkpointState() -> TrainingCheckpoint {
+    func checkpointState() -> TrainingCheckpoint {
         TrainingCheckpoint(iteration: iteration, model: model.stateDict(), optimizer: optimizer.stateDict(), rng: RandomGenerator.global.state,
-                           sampler: sampler, logWindow: logWindow, seed: experiment.config.seed, threads: Engine.threads,
+                           sampler: sampler, logWindow: logWindow, termWindows: termWindows, seed: experiment.config.seed, threads: Engine.threads,
                            config: configText, best: best)
     }
 
     /// Writes `iter_N.h5`, points `last_checkpoint` at it, then removes periodic checkpoints
     /// beyond `keep_last` (oldest first; never the one just written).
-    private func writeCheckpoint(_ state: TrainingCheckpoint) throws {
+    func writeCheckpoint(_ state: TrainingCheckpoint) throws {
         let file = directory.checkpoint(iteration: iteration)
         try state.write(to: file)
         try directory.setLastCheckpoint(file)
@@ -295,7 +340,10 @@ public final class Runner {
         hooks.forEach { $0.afterCheckpoint(self, file) }
     }
 
-    private func note(_ message: String) { hooks.forEach { $0.note(self, message) } }
+    func note(_ message: String) { hooks.forEach { $0.note(self, message) } }
+
+    /// The command that continues this run, for messages.
+    var resumeCommand: String { options.resumeCommand ?? "runexp run \(experiment.root.location.file) --resume" }
 }
 
 /// The settings that differ between two configs, one line per key path:

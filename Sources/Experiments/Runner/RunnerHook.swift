@@ -5,7 +5,10 @@ public struct IterationRecord {
     /// Iterations completed, including this one (1-based).
     public var iteration: Int
     public var total: Int
+    /// The total loss (Σ weighted terms).
     public var loss: Float
+    /// Each weighted loss term by name, in the model's order.
+    public var terms: [(name: String, value: Float)]
     /// Base learning rate the step used.
     public var lr: Double
     public var images: Int

@@ -1,4 +1,4 @@
-import TensorEngine
+import ConfigCore
 import Foundation
 
 /// Names the runs of a sweep. With `run_name: "sea_{model.backbone.attention.type}_s{seed}"` each

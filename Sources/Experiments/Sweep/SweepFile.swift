@@ -1,4 +1,4 @@
-import TensorEngine
+import ConfigCore
 import Foundation
 
 /// One setting of a point: `key.path = value`, with where the sweep file wrote the value (so an

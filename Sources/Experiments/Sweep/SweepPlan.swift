@@ -91,7 +91,9 @@ public struct SweepPlan {
         for point in selection ?? points {
             do {
                 let e = try Experiment.load(file: sweep.base.path, overrides: point.overrides)
-                try Experiments.validate(e)
+                // Quick, as `runexp run` validates: the points share their datasets, and decoding
+                // every label once per point would cost minutes per point on a real dataset.
+                try Experiments.validate(e, options: .quick)
                 experiments[point.index] = e
             } catch {
                 let message = "\(relocate(error, point))"
@@ -112,6 +114,9 @@ public struct SweepPlan {
 
 /// `error` with a `--set` location moved to the sweep-file line of the assignment behind that override.
 func relocateToSweepFile(_ error: Error, fixed: [SweepAssignment], assignments: [SweepAssignment]) -> Error {
+    if let many = error as? ValidationErrors {
+        return ValidationErrors(errors: many.errors.map { relocateToSweepFile($0, fixed: fixed, assignments: assignments) })
+    }
     guard let e = error as? ConfigError, let file = e.location?.file, file.hasPrefix("--set "),
           let a = (fixed + assignments).last(where: { $0.override == String(file.dropFirst(6)) }) else { return error }
     return ConfigError(e.kind, at: a.location, keyPath: e.keyPath, message: e.message, suggestion: e.suggestion, remedy: e.remedy)
