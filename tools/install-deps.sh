@@ -15,10 +15,14 @@ have_pc hdf5 || missing+=(libhdf5-dev)
 have_pc libturbojpeg || missing+=(libturbojpeg0-dev)
 have_pc spng || missing+=(libspng-dev)
 command -v h5dump >/dev/null 2>&1 || missing+=(hdf5-tools)
+# Slurm and munge for the sweep tests' throw-away one-node cluster (tools/slurm/): the daemons
+# live in /usr/sbin, which is not on every user's PATH, so check the files.
+[ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
+[ -x /usr/sbin/munged ] || missing+=(munge)
 
 status=0
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "deps: all system libraries present (oneDNN, HDF5, libjpeg-turbo, libspng)"
+    echo "deps: all system packages present (oneDNN, HDF5, libjpeg-turbo, libspng, Slurm, munge)"
 elif [ "$(id -u)" -ne 0 ]; then
     cmd="apt-get install -y --no-install-recommends ${missing[*]}"
     echo "deps: missing Debian packages: ${missing[*]}" >&2
