@@ -18,15 +18,12 @@ public struct DatasetOptions {
     public var valLabelFile: String
     /// Where the metadata YAMLs live (default `DatasetMetadata.defaultDirectory`).
     public var metadataDirectory: URL?
-    /// Free-form settings for loaders registered outside this file (e.g. `synthetic`), so they
-    /// need no change here.
-    public var extra: [String: String]
 
     public init(numClasses: Int? = nil, conditions: [String]? = nil, splitFile: URL? = nil, classesFromFolders: Bool = false,
-                valLabelFile: String = "val_labels.txt", metadataDirectory: URL? = nil, extra: [String: String] = [:]) {
+                valLabelFile: String = "val_labels.txt", metadataDirectory: URL? = nil) {
         self.numClasses = numClasses; self.conditions = conditions; self.splitFile = splitFile
         self.classesFromFolders = classesFromFolders; self.valLabelFile = valLabelFile
-        self.metadataDirectory = metadataDirectory; self.extra = extra
+        self.metadataDirectory = metadataDirectory
     }
 
     func metadata(_ name: String) throws -> DatasetMetadata {

@@ -260,6 +260,11 @@ public final class Runner {
                     optimizer.zeroGrad()
                     throw RunError.nonFinite(what: "gradient norm is \(norm)", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
                 }
+            } else if let bad = firstNonFiniteGradient() {
+                // Without clipping there is no norm to look at; a NaN gradient would otherwise
+                // reach the weights silently (a weight only padding ever meets keeps the loss finite).
+                optimizer.zeroGrad()
+                throw RunError.nonFinite(what: "the gradient of \(bad) is not finite", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
             }
             optimizer.step()
             ema?.update(from: model)
@@ -295,6 +300,21 @@ public final class Runner {
             }
             lastTick = Date()  // evaluation and checkpoint time is not training throughput
         }
+    }
+
+    /// The first trained parameter whose gradient holds a NaN or an infinity (one pass over the
+    /// gradients, a few milliseconds next to a training step).
+    private func firstNonFiniteGradient() -> String? {
+        for p in optimizer.parameters {
+            guard let g = p.tensor.grad else { continue }
+            let finite = g.withUnsafeBufferPointer { b -> Bool in
+                var sum: Float = 0
+                for v in b { sum += v * 0 }  // NaN·0 and ∞·0 are NaN; finite values add 0
+                return sum == 0
+            }
+            if !finite { return p.name }
+        }
+        return nil
     }
 
     /// The named loss terms of a batch (the model's `losses`; their weighted sum is trained).
