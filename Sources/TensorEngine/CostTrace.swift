@@ -17,6 +17,9 @@ public enum CostKind: String, CaseIterable {
     case convMACs, convBias, linearMACs, matmulMACs, norm, activation, smoothActivation, pool
     /// Output elements of an upsampling *module* (mmcv's `nn.Upsample` hook); functional resizes never count.
     case upsample
+    /// MACs of convolutions a model calls functionally (`F.conv2d` on a shared weight, LVT's
+    /// dilated q-conv): mmcv's hooks never see them; counted in `macs` only.
+    case functionalConvMACs
 }
 
 public final class CostTrace {
@@ -43,9 +46,24 @@ public final class CostTrace {
     /// convention counts but no op reports (an upsampling module: `.upsample`).
     public static func count(_ kind: CostKind, _ n: Int) { add(kind, n) }
 
+    nonisolated(unsafe) static var functionalDepth = 0
+
+    /// Runs `body` as functional code (PyTorch `F.conv2d` rather than an `nn.Conv2d` module): its
+    /// convolutions count as `.functionalConvMACs` (and their bias adds not at all), as mmcv's
+    /// module hooks would miss them.
+    public static func functional<R>(_ body: () throws -> R) rethrows -> R {
+        functionalDepth += 1
+        defer { functionalDepth -= 1 }
+        return try body()
+    }
+
     @inline(__always)
     static func add(_ kind: CostKind, _ n: Int) {
         guard let t = current else { return }
+        if functionalDepth > 0 && (kind == .convMACs || kind == .convBias) {
+            if kind == .convMACs { t.counts[t.scope, default: [:]][.functionalConvMACs, default: 0] += n }
+            return
+        }
         t.counts[t.scope, default: [:]][kind, default: 0] += n
     }
 
@@ -67,6 +85,6 @@ public final class CostTrace {
     }
 
     public func macs(under prefix: String = "") -> Int {
-        [CostKind.convMACs, .linearMACs, .matmulMACs].reduce(0) { $0 + total($1, under: prefix) }
+        [CostKind.convMACs, .linearMACs, .matmulMACs, .functionalConvMACs].reduce(0) { $0 + total($1, under: prefix) }
     }
 }

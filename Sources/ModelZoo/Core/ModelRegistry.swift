@@ -12,6 +12,7 @@ let modelFamilies: [ModelFamily.Type] = [
     SeaFormerFamily.self,
     MiTFamily.self,
     PVTFamily.self,
+    LVTFamily.self,
 ]
 
 /// Everything a model config can name, by kind. Builders read their own keys from the config

@@ -49,16 +49,16 @@ public final class MixFFN: Layer {
 /// SegFormer's/PVTv2's transformer `Block`: `x + DropPath(attn(LN(x)))`, then
 /// `x + DropPath(mlp(LN(x)))`, LayerNorms with eps 1e-6. `attn` is whatever the backbone's
 /// attention slot builds for the stage (SR attention by default). State paths: `norm1`, `attn`,
-/// `norm2`, `mlp`.
+/// `norm2`, `mlp`. (LVT's `Transformer_block` is the same with eps 1e-5.)
 public final class MiTBlock: Layer {
     public let norm1: LayerNorm, norm2: LayerNorm
     public let attn: Layer
     public let mlp: Layer
     public let dropPath: DropPath
 
-    public init(dim: Int, attention: Layer, mlp: Layer, dropPath: Float) {
-        norm1 = LayerNorm(dim, eps: 1e-6)
-        norm2 = LayerNorm(dim, eps: 1e-6)
+    public init(dim: Int, attention: Layer, mlp: Layer, dropPath: Float, eps: Float = 1e-6) {
+        norm1 = LayerNorm(dim, eps: eps)
+        norm2 = LayerNorm(dim, eps: eps)
         attn = attention
         self.mlp = mlp
         self.dropPath = DropPath(dropPath)
