@@ -26,7 +26,7 @@ final class TransKDModelConfigTests: XCTestCase {
 
     func testEveryTransKDModelBaseValidatesAndBuildsWithItsCount() throws {
         let expected: [(String, Int)] = [("segformer_b0", 3_719_284), ("segformer_b1", 13_682_388), ("segformer_b2", 27_362_004),
-                                         ("pvtv2_b0", 7_527_668), ("pvtv2_b2", 29_098_836)]
+                                         ("pvtv2_b0", 7_527_668), ("pvtv2_b2", 29_098_836), ("lvt", 3_837_176)]
         for (base, count) in expected {
             let (_, e) = try experiment(base)
             try validate(e)

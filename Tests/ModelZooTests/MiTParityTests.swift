@@ -84,3 +84,14 @@ final class MiTParityTests: XCTestCase {
         XCTAssertLessThan(rel, 1e-4)
     }
 }
+
+extension MiTParityTests {
+    /// LVT exercises unfold/fold, the per-tap grouped conv of CSA, the dilated shared-weight q-conv
+    /// and RASA's recursion against the reference.
+    func testLVTMatchesPyTorch() throws {
+        let (rel, scale) = try compare(try LVT.segmentor(numClasses: 20), name: "lvt")
+        print("PyTorch parity lvt (2×70×90): max |Δ| / max |ref| = \(rel) (max |ref| \(scale))")
+        XCTAssertGreaterThan(scale, 1e-2, "reference logits are trivially small")
+        XCTAssertLessThan(rel, 1e-4)
+    }
+}

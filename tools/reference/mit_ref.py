@@ -228,6 +228,166 @@ def pvtv2_fpn(variant="b0", num_classes=20):
     return Segmentor(MixVisionTransformer(dims, depths, [8, 8, 4, 4]), FPNHead(dims, num_classes))
 
 
+# ---------------------------------------------------------------------------------------------
+# LVT (spec §1.5): channels-last (B×H×W×C) inside the backbone, as the official model keeps it.
+
+class CSA(nn.Module):
+    """Convolutional self-attention: 3×3 windows at stride 2 (padding 1); per window and head a 9×9
+    tap mixing from Linear(C, 81·heads) of the 2×2 ceil-mode average pool; values = unfolded taps
+    through a grouped 1×1 conv (one C→C map per tap); fold back; proj."""
+
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads, self.c = heads, c
+        self.scale = (c // heads) ** -0.5
+        self.attn = nn.Linear(c, 81 * heads)
+        self.weight = nn.Conv2d(9 * c, 9 * c, 1, groups=9, bias=False)
+        self.proj = nn.Linear(c, c)
+
+    def forward(self, x):                         # B×H×W×C
+        b, H, W, c = x.shape
+        h, w = math.ceil(H / 2), math.ceil(W / 2)
+        a = F.avg_pool2d(x.permute(0, 3, 1, 2), 2, 2, ceil_mode=True).permute(0, 2, 3, 1)
+        a = self.attn(a).reshape(b, h * w, self.heads, 9, 9).permute(0, 2, 1, 3, 4)
+        a = (a * self.scale).softmax(dim=-1)                                  # B,heads,N,9,9
+        v = F.unfold(x.permute(0, 3, 1, 2), 3, padding=1, stride=2)           # B, C·9, N
+        v = v.reshape(b, c, 9, h * w).permute(0, 3, 2, 1).reshape(b * h * w, 9 * c, 1, 1)
+        v = self.weight(v).reshape(b, h * w, 9, self.heads, c // self.heads).permute(0, 3, 1, 2, 4)
+        y = (a @ v).permute(0, 1, 4, 3, 2).reshape(b, c * 9, h * w)           # (head·d + j)·9 + tap
+        y = F.fold(y, output_size=(H, W), kernel_size=3, padding=1, stride=2)
+        return self.proj(y.permute(0, 2, 3, 1))
+
+
+class DSConv(nn.Module):
+    """One depthwise 3×3 weight applied at dilations 1, 3, 5, SiLU after each, summed (no bias)."""
+
+    def __init__(self, c, rates=(1, 3, 5)):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c, 1, 3, 3))
+        self.rates, self.c = rates, c
+
+    def forward(self, x):                         # B×C×H×W
+        return sum(F.silu(F.conv2d(x, self.weight, None, 1, r, r, self.c)) for r in self.rates)
+
+
+class RASA(nn.Module):
+    def __init__(self, c, heads, r, rounds=2):
+        super().__init__()
+        self.heads, self.r, self.rounds = heads, r, rounds
+        self.scale = (c // heads) ** -0.5
+        self.q = nn.Linear(c, c, bias=False)
+        self.kv = nn.Linear(c, 2 * c, bias=False)
+        self.proj = nn.Linear(c, c)
+        if r > 1:
+            self.sr = nn.Conv2d(c, c, r, stride=r)
+            self.norm = nn.LayerNorm(c)
+        self.ds = DSConv(c)
+
+    def inner(self, x):                           # B×H×W×C
+        b, h, w, c = x.shape
+        q = self.ds(self.q(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        q = q.reshape(b, h * w, self.heads, c // self.heads).permute(0, 2, 1, 3)
+        xs = x
+        if self.r > 1:
+            xs = self.norm(self.sr(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+        kv = self.kv(xs).reshape(b, -1, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        a = ((q @ kv[0].transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        return self.proj((a @ kv[1]).transpose(1, 2).reshape(b, h, w, c))
+
+    def forward(self, x):
+        x_in, y = x, self.inner(x)
+        if self.rounds > 1:
+            y = F.silu(y)
+        for _ in range(self.rounds - 1):
+            z = y + x_in
+            x_in, y = z, F.silu(self.inner(z))
+        return y
+
+
+class LVTMlp(nn.Module):
+    def __init__(self, c, hidden, depconv):
+        super().__init__()
+        self.use_dw = depconv
+        if depconv:
+            self.fc1 = nn.Conv2d(c, hidden, 1)
+            self.depconv = nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden)
+            self.fc2 = nn.Conv2d(hidden, c, 1)
+        else:
+            self.fc1, self.fc2 = nn.Linear(c, hidden), nn.Linear(hidden, c)
+
+    def forward(self, x):                         # B×H×W×C
+        if self.use_dw:
+            y = self.fc2(F.gelu(self.depconv(self.fc1(x.permute(0, 3, 1, 2)))))
+            return y.permute(0, 2, 3, 1)
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class LVTBlock(nn.Module):
+    def __init__(self, c, attn, mlp):
+        super().__init__()
+        self.norm1, self.attn, self.norm2, self.mlp = nn.LayerNorm(c), attn, nn.LayerNorm(c), mlp
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class LVTEmbed(nn.Module):
+    def __init__(self, cin, c, k, s):
+        super().__init__()
+        self.proj = nn.Conv2d(cin, c, k, stride=s, padding=k // 2)
+        self.norm = nn.LayerNorm(c)
+
+    def forward(self, x):                         # B×H×W×Cin -> B×H'×W'×C
+        return self.norm(self.proj(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+
+
+class LVTBackbone(nn.Module):
+    DIMS, HEADS, MLP, SR, DW = [64, 64, 160, 256], [2, 2, 5, 8], [4, 8, 4, 4], [8, 4, 2, 1], [False, True, True, True]
+
+    def __init__(self):
+        super().__init__()
+        stages, cin = [], 3
+        for i, c in enumerate(self.DIMS):
+            k, s = (7, 4) if i == 0 else (3, 2)
+            blocks = [LVTBlock(c, CSA(c, self.HEADS[i]) if i == 0 else RASA(c, self.HEADS[i], self.SR[i]),
+                               LVTMlp(c, c * self.MLP[i], self.DW[i])) for _ in range(2)]
+            stages.append(nn.Sequential(LVTEmbed(cin, c, k, s), nn.Sequential(*blocks)))
+            cin = c
+        self.stages = nn.ModuleList(stages)
+
+    def forward(self, x):                         # NCHW image -> NCHW stage maps
+        x = x.permute(0, 2, 3, 1)
+        feats = []
+        for st in self.stages:
+            x = st(x)
+            feats.append(x.permute(0, 3, 1, 2))
+        return feats, None
+
+
+class LVTSegmentor(nn.Module):
+    """State keys as ViTLab's: backbone.{stage}.0.proj.weight, backbone.0.1.0.attn.attn.weight, …,
+    decode_head.linear_c1.proj.weight (the official model has the head at the top level)."""
+
+    def __init__(self, num_classes=20):
+        super().__init__()
+        self.backbone = LVTBackbone().stages
+        self.decode_head = SegFormerHead(LVTBackbone.DIMS, 256, num_classes)
+        self.decode_head.dropout = nn.Identity()   # drop path 0 -> no decoder dropout
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        feats = []
+        for st in self.backbone:
+            x = st(x)
+            feats.append(x.permute(0, 3, 1, 2))
+        return self.decode_head(feats)
+
+
+def lvt(num_classes=20):
+    return LVTSegmentor(num_classes)
+
+
 def count(m):
     return sum(p.numel() for p in m.parameters())
 
@@ -240,6 +400,7 @@ if __name__ == "__main__":
         for (fam, v, k), n in expected.items():
             m = segformer(v, k) if fam == "mit" else pvtv2_fpn(v, k)
             assert count(m) == n, (fam, v, k, count(m), n)
+        assert count(lvt(20)) == 3_837_176, count(lvt(20))
         m = segformer("b0").eval()
         with torch.no_grad():
             assert m(torch.zeros(1, 3, 70, 90)).shape == (1, 20, 18, 23)

@@ -34,6 +34,7 @@ BUILDERS = {
     "segformer_b1": lambda: (R.segformer("b1", 20), 20),
     "segformer_b2": lambda: (R.segformer("b2", 20), 20),
     "pvtv2_b0": lambda: (R.pvtv2_fpn("b0", 20), 20),
+    "lvt": lambda: (R.lvt(20), 20),
 }
 
 
@@ -83,7 +84,7 @@ def export(name, out_dir, size, batch=2):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
-    p.add_argument("--models", default="segformer_b0,pvtv2_b0")
+    p.add_argument("--models", default="segformer_b0,pvtv2_b0,lvt")
     p.add_argument("--size", default="70x90", help="H×W of the input (default 70x90, which 32 does not divide)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
