@@ -66,7 +66,7 @@ public struct ModelSummary {
                                 r.type, num(r.parameters), g(r.macs), g(r.mmcvFLOPs), g(r.mmcvHookFLOPs)))
         }
         lines.append(String(format: "%@  %-22@ %12@ %12@ %14@ %20@", "total".padding(toLength: pathWidth, withPad: " ", startingAt: 0), "", num(parameters), g(macs), g(mmcvFLOPs), g(mmcvHookFLOPs)))
-        lines.append("params: trainable (buffers excluded). MACs: conv + linear + matmul (attention included).")
+        lines.append("params: trainable (buffers excluded). MACs: conv (functional ones too) + linear + matmul (attention included).")
         lines.append("FLOPs (mmcv): conv MACs + bias + norm + activation + linear + pool; no matmul, interpolation, mean or elementwise (SeaFormer's figures).")
         lines.append("FLOPs (mmcv hooks): as mmcv's module hooks count (TransKD's figures): ReLU-family activations only (no GELU/SiLU/sigmoid), nn.Upsample modules counted.")
         return lines.joined(separator: "\n")

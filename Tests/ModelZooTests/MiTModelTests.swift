@@ -111,3 +111,22 @@ final class MiTModelTests: XCTestCase {
         XCTAssertEqual(rec.outputs["backbone.norm3"]?.first?.shape, [1, 4, 8, 160])
     }
 }
+
+extension MiTModelTests {
+    /// Where an attention type cannot serve a stage, its `check` says why, located at the node.
+    func testAttentionChecksNameTheStageTheyCannotServe() throws {
+        let shape = AttentionShape(dim: 30, keyDim: 7, heads: 4, attnRatio: 1, spatialReduction: 2, stride: 8)
+        for type in ["mit_sra", "lvt_csa", "lvt_rasa"] {
+            let config = try attentionConfig(#"{"type": "\#(type)"}"#)
+            XCTAssertThrowsError(try config.check(shape), type) { error in
+                XCTAssertTrue("\(error)".contains("does not divide 30"), "\(error)")
+            }
+            for stage in MiTVariant.b2.architecture.attentionShapes + LiteVisionTransformer.attentionShapes {
+                XCTAssertNoThrow(try config.check(stage), "\(type) serves every MiT/LVT stage")
+            }
+        }
+        XCTAssertThrowsError(try attentionConfig(#"{"type": "lvt_rasa", "atrous_rates": []}"#)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("atrous_rates:"), "\(error)")
+        }
+    }
+}
