@@ -18,8 +18,11 @@ final class MiTParityTests: XCTestCase {
 
     func referenceFile(_ model: String) throws -> URL {
         let url = URL(fileURLWithPath: Self.directory).appendingPathComponent("\(model).h5")
-        if FileManager.default.fileExists(atPath: url.path) { return url }
         let script = Self.repoRoot.appendingPathComponent("tools/reference/parity.py").path
+        let reference = Self.repoRoot.appendingPathComponent("tools/reference/mit_ref.py").path
+        func modified(_ path: String) -> Date? { (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
+        // A cached file is reused only while it is newer than the scripts that wrote it.
+        if let made = modified(url.path), [script, reference].allSatisfy({ (modified($0) ?? .distantPast) <= made }) { return url }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, "--out", Self.directory, "--models", model]
