@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
         .testTarget(name: "ConfigCoreTests", dependencies: ["ConfigCore"]),
-        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine", "TestSupport", "HDF5Store"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
         .testTarget(name: "HDF5StoreTests", dependencies: ["HDF5Store"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ModelZoo", "NeuralNet", "DataPipeline", "TensorEngine", "HDF5Store"]),

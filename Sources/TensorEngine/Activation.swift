@@ -68,15 +68,16 @@ struct GELUTanh: DifferentiableUnary {
 }
 
 extension Tensor {
-    /// Activations count one op per element in model summaries (mmcv's convention).
-    private func activation<F: DifferentiableUnary>(_ name: String, _ f: F) -> Tensor {
-        CostTrace.add(.activation, count)
+    /// Activations count one op per element in model summaries (mmcv's convention): the ReLU
+    /// family as `.activation`, the others as `.smoothActivation` (which mmcv's hooks miss).
+    private func activation<F: DifferentiableUnary>(_ name: String, _ f: F, kind: CostKind = .smoothActivation) -> Tensor {
+        CostTrace.add(kind, count)
         return unaryOp(self, name, f)
     }
 
-    public func relu() -> Tensor { activation("relu", ReLU()) }
-    public func relu6() -> Tensor { activation("relu6", ReLU6()) }
-    public func leakyRelu(_ slope: Float = 0.01) -> Tensor { activation("leaky_relu", LeakyReLU(slope: slope)) }
+    public func relu() -> Tensor { activation("relu", ReLU(), kind: .activation) }
+    public func relu6() -> Tensor { activation("relu6", ReLU6(), kind: .activation) }
+    public func leakyRelu(_ slope: Float = 0.01) -> Tensor { activation("leaky_relu", LeakyReLU(slope: slope), kind: .activation) }
     public func sigmoid() -> Tensor { activation("sigmoid", Sigmoid()) }
     /// `relu6(x + 3) / 6` (SeaFormer's h_sigmoid, PyTorch's Hardsigmoid).
     public func hardSigmoid() -> Tensor { activation("hard_sigmoid", HardSigmoid()) }

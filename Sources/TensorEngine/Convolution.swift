@@ -497,3 +497,79 @@ public func convWeightFromOIHW(_ w: Tensor) -> Tensor {
     precondition(dy.shape == g.dstShape, "depthwiseWeightGradient: dy \(dy.shape), expected \(g.dstShape)")
     return depthwiseWeightGrad(x, dy, g).0
 }
+
+// MARK: unfold / fold (im2col and its adjoint)
+
+/// Output grid of a k×k window sliding with `stride` over an `inSize` map padded by `padding`.
+private func unfoldGrid(_ inSize: (Int, Int), kernel: Int, padding: Int, stride: Int) -> (Int, Int) {
+    ((inSize.0 + 2 * padding - kernel) / stride + 1, (inSize.1 + 2 * padding - kernel) / stride + 1)
+}
+
+/// Gathers (`unfold`) or scatter-adds (`fold`) between an NHWC map [N, H, W, C] and its
+/// columns [N, OH, OW, C·k·k]; column index c·k·k + ki·k + kj, PyTorch's `nn.Unfold` order at each
+/// window. Out-of-map taps read 0 (unfold) or are dropped (fold).
+private func im2col(_ map: UnsafeMutablePointer<Float>, _ cols: UnsafeMutablePointer<Float>, N: Int, H: Int, W: Int, C: Int,
+                    OH: Int, OW: Int, kernel k: Int, padding p: Int, stride s: Int, scatter: Bool) {
+    let kk = k * k
+    // Folding adds overlapping windows into one map: split by sample only, so no two threads write one pixel.
+    parallelFor(scatter ? N : N * OH, grain: 1) { r in
+        for row in r {
+            let rows = scatter ? (0..<OH) : (row % OH)..<(row % OH + 1)
+            let n = scatter ? row : row / OH
+            for oh in rows {
+                for ow in 0..<OW {
+                    let col = cols + ((n * OH + oh) * OW + ow) * C * kk
+                    for ki in 0..<k {
+                        let ih = oh * s - p + ki
+                        for kj in 0..<k {
+                            let iw = ow * s - p + kj
+                            let inside = ih >= 0 && ih < H && iw >= 0 && iw < W
+                            let tap = ki * k + kj
+                            if scatter {
+                                guard inside else { continue }
+                                let m = map + ((n * H + ih) * W + iw) * C
+                                for c in 0..<C { m[c] += col[c * kk + tap] }
+                            } else if inside {
+                                let m = map + ((n * H + ih) * W + iw) * C
+                                for c in 0..<C { col[c * kk + tap] = m[c] }
+                            } else {
+                                for c in 0..<C { col[c * kk + tap] = 0 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `nn.Unfold(kernel, padding, stride)` on NHWC `x` [N, H, W, C] → [N, OH, OW, C·k·k] (each
+/// window's values, channel-major as PyTorch's `unfold` lays them out), OH = ⌊(H + 2p − k)/s⌋ + 1.
+/// Its derivative is `fold`. Not counted in model summaries (mmcv has no hook for it).
+public func unfold2d(_ x: Tensor, kernel: Int, padding: Int = 0, stride: Int = 1) -> Tensor {
+    precondition(x.rank == 4 && kernel > 0 && stride > 0 && padding >= 0, "unfold2d: expected NHWC input and a positive kernel/stride, got \(x.shape)")
+    let (N, H, W, C) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (OH, OW) = unfoldGrid((H, W), kernel: kernel, padding: padding, stride: stride)
+    precondition(OH > 0 && OW > 0, "unfold2d: a \(kernel)×\(kernel) window does not fit a \(H)×\(W) map with padding \(padding)")
+    let out = Tensor(uninitializedShape: [N, OH, OW, C * kernel * kernel])
+    im2col(x.pointer, out.pointer, N: N, H: H, W: W, C: C, OH: OH, OW: OW, kernel: kernel, padding: padding, stride: stride, scatter: false)
+    return out.record(inputs: [x], name: "unfold2d") { g in
+        [fold2d(g, outputSize: (H, W), kernel: kernel, padding: padding, stride: stride)]
+    }
+}
+
+/// `F.fold(cols, output_size, kernel, padding, stride)` on channels-last columns [N, OH, OW, C·k·k]
+/// → NHWC [N, H, W, C]: every window's values are added back where `unfold2d` read them
+/// (overlaps sum). Its derivative is `unfold2d`. Not counted in model summaries.
+public func fold2d(_ cols: Tensor, outputSize: (Int, Int), kernel: Int, padding: Int = 0, stride: Int = 1) -> Tensor {
+    let (H, W) = outputSize
+    let (OH, OW) = unfoldGrid((H, W), kernel: kernel, padding: padding, stride: stride)
+    precondition(cols.rank == 4 && cols.shape[1] == OH && cols.shape[2] == OW && cols.shape[3] % (kernel * kernel) == 0,
+                 "fold2d: columns \(cols.shape) do not fit a \(kernel)×\(kernel) window grid \(OH)×\(OW) over \(H)×\(W)")
+    let N = cols.shape[0], C = cols.shape[3] / (kernel * kernel)
+    let out = Tensor.zeros([N, H, W, C])
+    im2col(out.pointer, cols.pointer, N: N, H: H, W: W, C: C, OH: OH, OW: OW, kernel: kernel, padding: padding, stride: stride, scatter: true)
+    return out.record(inputs: [cols], name: "fold2d") { g in
+        [unfold2d(g, kernel: kernel, padding: padding, stride: stride)]
+    }
+}

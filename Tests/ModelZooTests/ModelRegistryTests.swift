@@ -37,7 +37,7 @@ final class ModelRegistryTests: XCTestCase {
             XCTAssertEqual("\(e)", "unknown backbone 'seafomer' (model.backbone.type); did you mean 'seaformer'?")
         }
         XCTAssertThrowsError(try build(#"{"model": {"type": "encoder_decoder", "backbone": {"type": "seaformer"}, "head": {"type": "fancy"}, "num_classes": 2}}"#)) { e in
-            XCTAssertEqual("\(e)", "unknown head 'fancy' (model.head.type); known heads: light_head, simple_head")
+            XCTAssertEqual("\(e)", "unknown head 'fancy' (model.head.type); known heads: light_head, simple_head, segformer_head, fpn_head")
         }
         XCTAssertThrowsError(try build(#"{"model": {"backbone": {}}}"#)) { e in
             XCTAssertTrue("\(e)".contains("model config at model has no 'type:' key"), "\(e)")
@@ -62,8 +62,8 @@ final class ModelRegistryTests: XCTestCase {
     func testListsEveryRegistry() {
         let names = Dictionary(uniqueKeysWithValues: ModelRegistry.names.map { ($0.kind, $0.names) })
         XCTAssertEqual(names["models"], ["encoder_decoder", "image_classifier"])
-        XCTAssertEqual(names["heads"], ["light_head", "simple_head"])
-        XCTAssertEqual(names["attentions"], ["sea", "sea_adaptive", "global", "axial", "local", "conv"])
+        XCTAssertEqual(names["heads"], ["light_head", "simple_head", "segformer_head", "fpn_head"])
+        XCTAssertEqual(names["attentions"], ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa"])
         XCTAssertEqual(editDistance("seafomer", "seaformer"), 1)
     }
 }

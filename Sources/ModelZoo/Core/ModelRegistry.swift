@@ -10,6 +10,9 @@ public protocol ModelFamily {
 /// The families this build knows. Adding a family is its folder plus one line here.
 let modelFamilies: [ModelFamily.Type] = [
     SeaFormerFamily.self,
+    MiTFamily.self,
+    PVTFamily.self,
+    LVTFamily.self,
 ]
 
 /// Everything a model config can name, by kind. Builders read their own keys from the config
