@@ -264,7 +264,7 @@ public final class Runner {
                 // Without clipping there is no norm to look at; a NaN gradient would otherwise
                 // reach the weights silently (a weight only padding ever meets keeps the loss finite).
                 optimizer.zeroGrad()
-                throw RunError.nonFinite(what: "the gradient of \(bad) is not finite", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
+                throw RunError.nonFinite(what: "gradient of \(bad) is not finite", iteration: iteration + 1, lr: lr, lastCheckpoint: lastCheckpoint?.path)
             }
             optimizer.step()
             ema?.update(from: model)
