@@ -29,7 +29,9 @@ final class TransKDModelConfigTests: XCTestCase {
                                          ("pvtv2_b0", 7_527_668), ("pvtv2_b2", 29_098_836), ("lvt", 3_837_176)]
         for (base, count) in expected {
             let (_, e) = try experiment(base)
-            try validate(e)
+            // `validate` builds the model with the same builders, so the large variants (debug
+            // builds initialise 27M parameters slowly) are built once, by the count check.
+            if count < 10_000_000 { try validate(e) }
             XCTAssertEqual(try e.buildModel().parameterCount, count, base)
         }
     }
