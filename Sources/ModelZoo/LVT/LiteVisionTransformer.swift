@@ -153,16 +153,10 @@ public struct LVTBackboneConfig {
     public var attention: (any AttentionConfig)?
     public var dropPath: Float = 0
 
-    enum CodingKeys: String, CodingKey { case type, attention, dropPath = "drop_path" }
-
     public init(from decoder: Decoder, attentions: Registry<Void, any AttentionConfig>) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        if c.contains(.attention) {
-            let a = try attentions.build(from: c.superDecoder(forKey: .attention), defaultType: "lvt_rasa")
-            for shape in LiteVisionTransformer.attentionShapes { try a.check(shape) }
-            attention = a
-        }
-        dropPath = try c.decode(.dropPath, default: dropPath, in: Float(0)..<Float(1))
+        let c = try decoder.container(keyedBy: BackboneConfigKeys.self)
+        attention = try c.decodeAttention(attentions, defaultType: "lvt_rasa", shapes: LiteVisionTransformer.attentionShapes)
+        dropPath = try c.decodeDropPath(default: dropPath)
     }
 }
 

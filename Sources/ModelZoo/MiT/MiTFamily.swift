@@ -17,26 +17,14 @@ public enum MiTFamily: ModelFamily {
     }
 }
 
-/// `backbone: {type: mit, variant: b0, attention: {type: mit_sra}, drop_path: 0.1}`.
-public struct MiTBackboneConfig {
-    public var variant: MiTVariant = .b0
-    /// Any registered attention type; `mit_sra` when the key is absent (or its `type:` is).
-    public var attention: any AttentionConfig = SpatialReductionAttentionConfig()
-    /// Stochastic depth at the last block (linspace from 0 over all blocks); SegFormer's 0.1.
-    public var dropPath: Float = 0.1
+/// `backbone: {type: mit, variant: b0, attention: {type: mit_sra}, drop_path: 0.1}`: MiT-B0 with
+/// SegFormer's own attention and stochastic depth 0.1 by default.
+public typealias MiTBackboneConfig = BackboneConfig<MiTVariant>
 
-    public init() {}
-
-    enum CodingKeys: String, CodingKey { case type, variant, attention, dropPath = "drop_path" }
-
+extension BackboneConfig where Variant == MiTVariant {
     public init(from decoder: Decoder, attentions: Registry<Void, any AttentionConfig>) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        variant = try c.decode(.variant, default: variant)
-        if c.contains(.attention) {
-            attention = try attentions.build(from: c.superDecoder(forKey: .attention), defaultType: "mit_sra")
-        }
-        dropPath = try c.decode(.dropPath, default: dropPath, in: Float(0)..<Float(1))
-        for shape in variant.architecture.attentionShapes { try attention.check(shape) }
+        try self.init(from: decoder, attentions: attentions, variant: .b0, attention: SpatialReductionAttentionConfig(), dropPath: 0.1,
+                      attentionShapes: { $0.architecture.attentionShapes })
     }
 }
 

@@ -42,20 +42,11 @@ public enum PVTv2Variant: String, CaseIterable, Codable {
 }
 
 /// `backbone: {type: pvt_v2, variant: b0, attention: {type: mit_sra}, drop_path: 0.1}`.
-public struct PVTv2BackboneConfig {
-    public var variant: PVTv2Variant = .b0
-    public var attention: any AttentionConfig = SpatialReductionAttentionConfig()
-    public var dropPath: Float = 0.1
+public typealias PVTv2BackboneConfig = BackboneConfig<PVTv2Variant>
 
-    enum CodingKeys: String, CodingKey { case type, variant, attention, dropPath = "drop_path" }
-
+extension BackboneConfig where Variant == PVTv2Variant {
     public init(from decoder: Decoder, attentions: Registry<Void, any AttentionConfig>) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        variant = try c.decode(.variant, default: variant)
-        if c.contains(.attention) {
-            attention = try attentions.build(from: c.superDecoder(forKey: .attention), defaultType: "mit_sra")
-        }
-        dropPath = try c.decode(.dropPath, default: dropPath, in: Float(0)..<Float(1))
-        for shape in variant.architecture.attentionShapes { try attention.check(shape) }
+        try self.init(from: decoder, attentions: attentions, variant: .b0, attention: SpatialReductionAttentionConfig(), dropPath: 0.1,
+                      attentionShapes: { $0.architecture.attentionShapes })
     }
 }

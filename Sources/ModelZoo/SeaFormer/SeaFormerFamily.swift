@@ -15,24 +15,12 @@ public enum SeaFormerFamily: ModelFamily {
 }
 
 /// `backbone: {type: seaformer, variant: tiny, attention: {type: sea, ...}, drop_path: 0.1}`.
-public struct SeaFormerBackboneConfig {
-    public var variant: SeaFormerVariant = .tiny
-    /// Any registered attention type; SEA when the key is absent (and `type:` defaults to `sea`).
-    public var attention: any AttentionConfig = SeaAttentionConfig()
-    public var dropPath: Float = 0.1
+public typealias SeaFormerBackboneConfig = BackboneConfig<SeaFormerVariant>
 
-    public init() {}
-
-    enum CodingKeys: String, CodingKey { case type, variant, attention, dropPath = "drop_path" }
-
+extension BackboneConfig where Variant == SeaFormerVariant {
     public init(from decoder: Decoder, attentions: Registry<Void, any AttentionConfig>) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        variant = try c.decode(.variant, default: variant)
-        if c.contains(.attention) {
-            attention = try attentions.build(from: c.superDecoder(forKey: .attention), defaultType: "sea")
-        }
-        dropPath = try c.decode(.dropPath, default: dropPath, in: Float(0)..<Float(1))
-        for shape in SeaFormerBackbone.attentionShapes(variant.architecture) { try attention.check(shape) }
+        try self.init(from: decoder, attentions: attentions, variant: .tiny, attention: SeaAttentionConfig(), dropPath: 0.1,
+                      attentionShapes: { SeaFormerBackbone.attentionShapes($0.architecture) })
     }
 }
 
