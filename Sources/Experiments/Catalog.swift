@@ -5,10 +5,10 @@ import ModelZoo
 public enum Catalog {
     public static var kinds: [(kind: String, names: [String])] {
         ModelRegistry.names + [
-            ("datasets", ["synthetic"] + DatasetRegistry.types.sorted()),
+            ("datasets", DatasetRegistry.standard.names),
             ("transforms", TransformRegistry.standard.names),
-            ("optimizers", OptimizerType.allCases.map(\.rawValue)),
-            ("schedules", ScheduleType.allCases.map(\.rawValue)),
+            ("optimizers", OptimizerRegistry.standard.names),
+            ("schedules", ScheduleRegistry.standard.names),
             ("metrics", MetricRegistry.names),
             ("eval_modes", EvalMode.allCases.map(\.rawValue)),
         ]

@@ -9,16 +9,13 @@ import Foundation
 extension ExperimentValidator {
     func checkFinite() throws {
         let o = c.train.optimizer, op = ["train", "optimizer"]
-        for (key, value) in [("lr", o.lr), ("weight_decay", o.weightDecay), ("eps", o.eps)] {
+        for (key, value) in [("lr", o.lr), ("weight_decay", o.weightDecay)] {
             try require(value.isFinite, op + [key], "must be a finite number, got \(value)")
         }
         for (i, r) in o.paramwise.enumerated() {
             try require(r.lrMult.isFinite, op + ["paramwise", "\(i)", "lr_mult"], "must be a finite number, got \(r.lrMult)")
             try require(r.decayMult.isFinite, op + ["paramwise", "\(i)", "decay_mult"], "must be a finite number, got \(r.decayMult)")
         }
-        let s = c.train.schedule, sp = ["train", "schedule"]
-        try require(s.power.isFinite, sp + ["power"], "must be a finite number, got \(s.power)")
-        try require(s.minLR.isFinite, sp + ["min_lr"], "must be a finite number, got \(s.minLR)")
         if let g = c.train.gradClip { try require(g.isFinite, ["train", "grad_clip", "max_norm"], "must be a finite number, got \(g)") }
     }
 

@@ -35,29 +35,25 @@ extension ExperimentValidator {
     func checkDatasets(numClasses: Int?) -> [Error] {
         var errors: [Error] = []
         for (split, s) in [("train", c.data.train), ("val", c.data.val)] {
-            guard let s, s.dataset["type"]?.scalar != "synthetic" else { continue }
-            let path = ["data", split, "dataset"]
+            guard let s else { continue }
+            // A bad node or a missing root is reported by checkSplit already.
+            guard let (config, node, path) = try? e.datasetConfig(split), let root = config.root else { continue }
             func located(_ message: String, key: String = "root") -> ConfigError {
                 ConfigError(.file, at: s.dataset[key]?.location ?? s.dataset.location, keyPath: (path + [key]).joined(separator: "."), message: message)
             }
-            // A bad node or a missing root is reported by checkSplit already.
-            guard let rc = try? ConfigDecoder(s.dataset, at: path).decode(RealDatasetConfig.self) else { continue }
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: rc.root, isDirectory: &isDir), isDir.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDir), isDir.boolValue else { continue }
             let dataset: Dataset
             do {
-                dataset = try makeDataset(type: rc.type, root: URL(fileURLWithPath: rc.root), split: rc.split, options: rc.options)
-            } catch let err as DataError {
-                errors.append(located(err.message))
-                continue
+                dataset = try Experiment.open(config, node: node, path: path)
             } catch {
                 errors.append(error)
                 continue
             }
             if let n = numClasses, dataset.classNames.count != n {
                 errors.append(fail(["model", "num_classes"],
-                                   "is \(n) but the \(split) dataset (\(rc.type), \(rc.root)) has \(dataset.classNames.count) classes",
-                                   remedy: "set model.num_classes to \(dataset.classNames.count)" + (rc.type == "pascal_context" ? " (or choose the dataset's num_classes: 59 or 60)" : "")))
+                                   "is \(n) but the \(split) dataset (\(config.typeName), \(root.path)) has \(dataset.classNames.count) classes",
+                                   remedy: "set model.num_classes to \(dataset.classNames.count)" + (config.typeName == "pascal_context" ? " (or choose the dataset's num_classes: 59 or 60)" : "")))
             }
             guard options.decodeLabels, let checkable = dataset as? LabelCheckable else { continue }
             let total = checkable.count

@@ -57,37 +57,36 @@ public struct Experiment {
         return try ConfigDecoder(node, at: ["data", split, "pipeline"]).decode(Pipeline.self)
     }
 
-    /// Builds a split's dataset (synthetic, or a real layout through `makeDataset`).
-    public func dataset(_ split: String) throws -> Dataset {
+    /// A split's dataset node decoded through `DatasetRegistry.standard` (strict keys, located
+    /// errors), with its tree and key path for locating what opening it reports.
+    public func datasetConfig(_ split: String) throws -> (config: any DatasetConfig, node: ConfigNode, path: [String]) {
         guard let s = split == "train" ? config.data.train : config.data.val else {
             throw ConfigError(.missingKey, at: root["data"]?.location, keyPath: "data.\(split)", message: "there is no '\(split)' data section")
         }
         let path = ["data", split, "dataset"]
-        switch try datasetType(s.dataset, path: path) {
-        case "synthetic":
-            return try SyntheticDataset(config: try ConfigDecoder(s.dataset, at: path).decode(SyntheticDataset.Config.self))
-        default:
-            let c = try ConfigDecoder(s.dataset, at: path).decode(RealDatasetConfig.self)
-            do {
-                return try makeDataset(type: c.type, root: URL(fileURLWithPath: c.root), split: c.split, options: c.options)
-            } catch let e as DataError {
-                throw ConfigError(.file, at: s.dataset["root"]?.location ?? s.dataset.location, keyPath: (path + ["root"]).joined(separator: "."), message: e.message)
-            }
+        let config = try ConfigDecoder(s.dataset, at: path).with { try DatasetRegistry.standard.build(from: $0) }
+        return (config, s.dataset, path)
+    }
+
+    /// Builds a split's dataset (its files are opened and paired here).
+    public func dataset(_ split: String) throws -> Dataset {
+        let (config, node, path) = try datasetConfig(split)
+        return try Self.open(config, node: node, path: path)
+    }
+
+    /// `config.make()` with a `DataError` turned into a config error at the key it is about:
+    /// the option a layout does not take, else `root` (the files under it).
+    static func open(_ config: any DatasetConfig, node: ConfigNode, path: [String]) throws -> Dataset {
+        do {
+            return try config.make()
+        } catch let e as DataError {
+            throw located(e, node: node, path: path)
         }
     }
 
-    /// The dataset node's `type:`, checked against `synthetic` and the DatasetRegistry.
-    func datasetType(_ node: ConfigNode, path: [String]) throws -> String {
-        let known = ["synthetic"] + DatasetRegistry.types
-        guard let t = node["type"], let name = t.scalar, !t.isNull else {
-            throw ConfigError(.missingKey, at: node.location, keyPath: path.joined(separator: "."), message: "dataset config has no 'type:' key",
-                              remedy: "known datasets: \(known.joined(separator: ", "))")
-        }
-        guard known.contains(name) else {
-            let hint = nearestName(to: name, in: known)
-            throw ConfigError(.unknownName, at: t.location, keyPath: (path + ["type"]).joined(separator: "."), message: "unknown dataset '\(name)'",
-                              suggestion: hint, remedy: hint == nil ? "known datasets: \(known.joined(separator: ", "))" : nil)
-        }
-        return name
+    static func located(_ e: DataError, node: ConfigNode, path: [String]) -> ConfigError {
+        var key = "root"
+        if case .invalidOption(_, let option, _, _) = e { key = option }
+        return ConfigError(.file, at: node[key]?.location ?? node.location, keyPath: (path + [key]).joined(separator: "."), message: e.message)
     }
 }

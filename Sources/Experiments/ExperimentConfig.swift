@@ -61,8 +61,8 @@ public struct DataConfig: Decodable {
 
 /// One split: where samples come from, how they are transformed, how they are batched.
 public struct DataSplitConfig: Decodable {
-    /// `{type: synthetic, ...}` or `{type: <DatasetRegistry type>, root, split, ...}`; kept as a
-    /// tree because synthetic and real datasets read different keys.
+    /// `{type: synthetic, ...}` or `{type: ade20k, root, split, ...}`; kept as a tree and
+    /// decoded by `DatasetRegistry.standard`, where each type reads its own keys.
     public var dataset: ConfigNode
     /// Transform nodes, `[{type: random_resize, ...}, ...]`; kept as a tree and built by
     /// `TransformRegistry.standard` (validate builds them: transforms are cheap). Default [].
@@ -85,49 +85,6 @@ public struct DataSplitConfig: Decodable {
             throw ConfigValueError(keyPath: pathString(c.codingPath + [CodingKeys.workers]),
                                   message: "must be in 0…\(maximumLoaderWorkers) (4 threads per core of the \(ProcessInfo.processInfo.activeProcessorCount) here, at least 8), got \(workers)")
         }
-    }
-}
-
-/// A real dataset node: `{type: ade20k, root: data/ade/ADEChallengeData2016, split: training, ...}`.
-/// Relative roots are relative to the working directory (where runs are started), as in mmseg.
-public struct RealDatasetConfig: Decodable {
-    public var type: String
-    public var root: String
-    /// The split's directory/list name in the dataset's own layout (ADE20K: training|validation).
-    public var split: String
-    /// The `DatasetOptions` fields, same names.
-    public var numClasses: Int?
-    public var conditions: [String]?
-    public var splitFile: String?
-    /// Default false.
-    public var classesFromFolders = false
-    /// Default "val_labels.txt".
-    public var valLabelFile = "val_labels.txt"
-    /// Default: `datasets/` of the repository.
-    public var metadataDir: String?
-
-    enum CodingKeys: String, CodingKey {
-        case type, root, split, numClasses = "num_classes", conditions, splitFile = "split_file"
-        case classesFromFolders = "classes_from_folders", valLabelFile = "val_label_file", metadataDir = "metadata_dir"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decode(String.self, forKey: .type)
-        root = try c.decode(String.self, forKey: .root)
-        split = try c.decode(String.self, forKey: .split)
-        numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses)
-        conditions = try c.decodeIfPresent([String].self, forKey: .conditions)
-        splitFile = try c.decodeIfPresent(String.self, forKey: .splitFile)
-        classesFromFolders = try c.decodeIfPresent(Bool.self, forKey: .classesFromFolders) ?? classesFromFolders
-        valLabelFile = try c.decodeIfPresent(String.self, forKey: .valLabelFile) ?? valLabelFile
-        metadataDir = try c.decodeIfPresent(String.self, forKey: .metadataDir)
-    }
-
-    public var options: DatasetOptions {
-        DatasetOptions(numClasses: numClasses, conditions: conditions, splitFile: splitFile.map { URL(fileURLWithPath: $0) },
-                       classesFromFolders: classesFromFolders, valLabelFile: valLabelFile,
-                       metadataDirectory: metadataDir.map { URL(fileURLWithPath: $0) })
     }
 }
 
@@ -225,164 +182,6 @@ public struct MixingConfig: Decodable {
                        prob: try c.decode(.prob, default: 1.0, in: 0.0...1.0),
                        switchProb: try c.decode(.switchProb, default: 0.5, in: 0.0...1.0),
                        labelSmoothing: try c.decode(.labelSmoothing, default: 0.0, in: 0.0..<1.0))
-    }
-}
-
-public enum OptimizerType: String, CaseIterable, Decodable { case sgd, adam, adamw, rmsproptf }
-
-/// `{type: adamw, lr: 3e-4, weight_decay: 0.01, betas: [0.9, 0.999], paramwise: [...]}`.
-public struct OptimizerConfig: Decodable {
-    public var type: OptimizerType
-    /// Base learning rate. Required, ≥ 0.
-    public var lr: Float
-    /// Default: 0.01 for adamw, 0 for adam and sgd.
-    public var weightDecay: Float
-    /// sgd only. Default 0.9.
-    public var momentum: Float = 0.9
-    /// adam/adamw only. Default [0.9, 0.999].
-    public var betas: [Float] = [0.9, 0.999]
-    /// adam/adamw: default 1e-8; rmsproptf: default 1e-10 (TF's; SeaFormer's recipe sets 1e-3).
-    public var eps: Float = 1e-8
-    /// rmsproptf only: smoothing of the squared-gradient average. Default 0.9.
-    public var alpha: Float = 0.9
-    /// No weight decay on 1-D parameters (biases, norm weights, positional tables of rank 1),
-    /// timm's `filter_bias_and_bn`. Default false.
-    public var noDecay1D = false
-    /// Per-parameter multipliers: the first rule whose `key` is a substring of a parameter's
-    /// name applies (mmseg's paramwise_cfg.custom_keys). Default [].
-    public var paramwise: [ParamRuleConfig] = []
-
-    enum CodingKeys: String, CodingKey { case type, lr, weightDecay = "weight_decay", momentum, betas, eps, alpha, paramwise, noDecay1D = "no_decay_1d" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decode(OptimizerType.self, forKey: .type)
-        lr = try c.decode(Float.self, forKey: .lr)
-        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? (type == .adamw ? 0.01 : 0)
-        // Keys of the other optimizers are not asked for, so the strict check rejects them
-        // (momentum on adamw is a recipe mistake, not a no-op).
-        switch type {
-        case .sgd:
-            momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? momentum
-        case .rmsproptf:
-            momentum = try c.decode(.momentum, default: momentum, in: Float(0)..<Float(1))
-            alpha = try c.decode(.alpha, default: alpha, in: Float(0)..<Float(1))
-            eps = try c.decode(.eps, default: Float(1e-10))
-            guard eps > 0 else { throw c.error(.eps, "must be > 0, got \(eps)") }
-        case .adam, .adamw:
-            betas = try c.decodeIfPresent([Float].self, forKey: .betas) ?? betas
-            eps = try c.decodeIfPresent(Float.self, forKey: .eps) ?? eps
-        }
-        paramwise = try c.decodeIfPresent([ParamRuleConfig].self, forKey: .paramwise) ?? []
-        noDecay1D = try c.decode(.noDecay1D, default: noDecay1D)
-    }
-}
-
-/// `{key: decode_head, lr_mult: 10, decay_mult: 1}`.
-public struct ParamRuleConfig: Decodable, Equatable {
-    public var key: String
-    /// Default 1.
-    public var lrMult: Float = 1
-    /// Default 1.
-    public var decayMult: Float = 1
-
-    enum CodingKeys: String, CodingKey { case key, lrMult = "lr_mult", decayMult = "decay_mult" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        key = try c.decode(String.self, forKey: .key)
-        lrMult = try c.decodeIfPresent(Float.self, forKey: .lrMult) ?? 1
-        decayMult = try c.decodeIfPresent(Float.self, forKey: .decayMult) ?? 1
-    }
-}
-
-public enum ScheduleType: String, CaseIterable, Decodable { case poly, cosine, step }
-
-/// `{type: poly, power: 1.0, min_lr: 0, warmup: {iterations: 1500, ratio: 1e-6}}`.
-public struct ScheduleConfig: Decodable {
-    /// Default poly.
-    public var type: ScheduleType = .poly
-    /// poly only. Default 1.0.
-    public var power: Float = 1
-    /// poly/cosine. Default 0.
-    public var minLR: Float = 0
-    /// step only: iterations at which lr is multiplied by `gamma`. Required for step (unless
-    /// `decay_epochs`), ascending.
-    public var milestones: [Int] = []
-    /// step only, epoch-based runs: multiply by `gamma` every `decay_epochs` epochs, at epoch
-    /// boundaries (timm's step scheduler, `lr · γ^⌊epoch / decay_epochs⌋`; SeaFormer: 2.4, 0.973).
-    public var decayEpochs: Double?
-    /// step only. Default 0.1.
-    public var gamma: Float = 0.1
-    /// Default: none.
-    public var warmup = WarmupConfig()
-
-    public init() {}
-
-    enum CodingKeys: String, CodingKey { case type, power, minLR = "min_lr", milestones, gamma, warmup, decayEpochs = "decay_epochs" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decodeIfPresent(ScheduleType.self, forKey: .type) ?? .poly
-        switch type {
-        case .poly:
-            power = try c.decodeIfPresent(Float.self, forKey: .power) ?? power
-            minLR = try c.decodeIfPresent(Float.self, forKey: .minLR) ?? minLR
-        case .cosine:
-            minLR = try c.decodeIfPresent(Float.self, forKey: .minLR) ?? minLR
-        case .step:
-            decayEpochs = try c.decodeIfPresent(Double.self, forKey: .decayEpochs)
-            if let d = decayEpochs {
-                guard d > 0 && d.isFinite else { throw c.error(.decayEpochs, "must be a positive number of epochs, got \(d)") }
-                guard !c.contains(.milestones) else { throw c.error(.milestones, "give either milestones or decay_epochs, not both") }
-            } else {
-                milestones = try c.decode([Int].self, forKey: .milestones)
-            }
-            gamma = try c.decodeIfPresent(Float.self, forKey: .gamma) ?? gamma
-        }
-        warmup = try c.decodeIfPresent(WarmupConfig.self, forKey: .warmup) ?? warmup
-    }
-
-    /// The first setting given in epochs (its key path under `schedule`), if any.
-    var epochSetting: [CodingKey]? {
-        if decayEpochs != nil { return [CodingKeys.decayEpochs] }
-        if warmup.epochs != nil { return [CodingKeys.warmup, WarmupConfig.CodingKeys.epochs] }
-        return nil
-    }
-
-    /// Epoch settings to iterations: step milestones at the epoch boundaries where
-    /// ⌊epoch / decay_epochs⌋ grows, warm-up epochs × iterations per epoch.
-    mutating func resolveEpochs(iterationsPerEpoch e: Int, totalIterations: Int) {
-        if let d = decayEpochs {
-            let epochs = totalIterations / e + 1
-            milestones = (1..<Swift.max(epochs, 1)).filter { Int((Double($0) / d).rounded(.down)) > Int((Double($0 - 1) / d).rounded(.down)) }
-                .map { $0 * e }.filter { $0 < totalIterations }
-        }
-        if let w = warmup.epochs { warmup.iterations = Int((w * Double(e)).rounded()) }
-    }
-}
-
-/// Linear warm-up from `ratio · lr` to the scheduled lr over `iterations` (mmseg's LinearLR).
-public struct WarmupConfig: Decodable {
-    /// Default 0 (no warm-up).
-    public var iterations = 0
-    /// Epoch-based runs: warm-up length in epochs instead of iterations.
-    public var epochs: Double?
-    /// Default 1e-6.
-    public var ratio: Float = 1e-6
-
-    public init() {}
-    enum CodingKeys: String, CodingKey { case iterations, ratio, epochs }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        epochs = try c.decodeIfPresent(Double.self, forKey: .epochs)
-        if let e = epochs {
-            guard e >= 0 && e.isFinite else { throw c.error(.epochs, "must be ≥ 0 epochs, got \(e)") }
-            guard !c.contains(.iterations) else { throw c.error(.iterations, "give either warmup.iterations or warmup.epochs, not both") }
-        }
-        iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? 0
-        ratio = try c.decodeIfPresent(Float.self, forKey: .ratio) ?? ratio
     }
 }
 

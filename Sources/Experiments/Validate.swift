@@ -72,23 +72,17 @@ struct ExperimentValidator {
         let base = ["data", split]
         if let b = s.batchSize { try require(b >= 1, base + ["batch_size"], "must be at least 1, got \(b)") }
         try require(s.workers >= 0, base + ["workers"], "must be ≥ 0, got \(s.workers)")
-        let path = base + ["dataset"]
-        if try e.datasetType(s.dataset, path: path) == "synthetic" {
-            let sc = try ConfigDecoder(s.dataset, at: path).decode(SyntheticDataset.Config.self)
+        let (dataset, node, path) = try e.datasetConfig(split)
+        if let sc = dataset as? SyntheticDataset.Config {
             if let n = numClasses, sc.task == .segmentation, n != sc.numClasses {
                 throw fail(path + ["num_classes"], "the synthetic dataset has \(sc.numClasses) classes but model.num_classes is \(n)",
                            remedy: "make them equal")
             }
-        } else {
-            let rc = try ConfigDecoder(s.dataset, at: path).decode(RealDatasetConfig.self)
+        } else if let root = dataset.root {
             var isDir: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: rc.root, isDirectory: &isDir) || !isDir.boolValue {
+            if !FileManager.default.fileExists(atPath: root.path, isDirectory: &isDir) || !isDir.boolValue {
                 // The loader fails fast on a missing root, with the expected layout in its message.
-                do {
-                    _ = try makeDataset(type: rc.type, root: URL(fileURLWithPath: rc.root), split: rc.split, options: rc.options)
-                } catch let err as DataError {
-                    throw ConfigError(.file, at: s.dataset["root"]?.location, keyPath: (path + ["root"]).joined(separator: "."), message: err.message)
-                }
+                _ = try Experiment.open(dataset, node: node, path: path)
             }
         }
         if s.pipeline != nil { _ = try e.pipeline(split) }
@@ -105,23 +99,9 @@ struct ExperimentValidator {
         let o = t.optimizer, op = p + ["optimizer"]
         try require(o.lr >= 0, op + ["lr"], "must be ≥ 0, got \(o.lr)")
         try require(o.weightDecay >= 0, op + ["weight_decay"], "must be ≥ 0, got \(o.weightDecay)")
-        try require((0..<1).contains(o.momentum), op + ["momentum"], "must be in [0, 1), got \(o.momentum)")
-        try require(o.betas.count == 2 && o.betas.allSatisfy { (0..<1).contains($0) }, op + ["betas"], "needs two values in [0, 1), got \(o.betas)")
-        try require(o.eps > 0, op + ["eps"], "must be > 0, got \(o.eps)")
-        for (i, r) in o.paramwise.enumerated() {
-            let rp = op + ["paramwise", "\(i)"]
-            try require(!r.key.isEmpty, rp + ["key"], "must not be empty (it would match every parameter)")
-            try require(r.lrMult >= 0, rp + ["lr_mult"], "must be ≥ 0, got \(r.lrMult)")
-            try require(r.decayMult >= 0, rp + ["decay_mult"], "must be ≥ 0, got \(r.decayMult)")
-        }
         let s = t.schedule, sp = p + ["schedule"]
-        try require(s.power > 0, sp + ["power"], "must be > 0, got \(s.power)")
-        try require(s.minLR >= 0 && s.minLR <= o.lr, sp + ["min_lr"], "must be in [0, lr = \(o.lr)], got \(s.minLR)")
-        if s.type == .step {
-            try require(!s.milestones.isEmpty, sp + ["milestones"], "step needs at least one milestone")
-            try require(zip(s.milestones, s.milestones.dropFirst()).allSatisfy { $0 < $1 } && s.milestones.allSatisfy { $0 > 0 && $0 < t.iterations },
-                        sp + ["milestones"], "must be ascending iterations in 1..<\(t.iterations), got \(s.milestones)")
-            try require(s.gamma > 0 && s.gamma <= 1, sp + ["gamma"], "must be in (0, 1], got \(s.gamma)")
+        for problem in s.settings.problems(lr: o.lr, iterations: t.iterations) {
+            try require(false, sp + [problem.key], problem.message)
         }
         try require(s.warmup.iterations >= 0 && s.warmup.iterations < t.iterations, sp + ["warmup", "iterations"],
                     "must be in 0..<\(t.iterations) (train.iterations), got \(s.warmup.iterations)")

@@ -350,7 +350,7 @@ final class DatasetLoaderTests: XCTestCase {
     // MARK: registry
 
     func testRegistryFactoryAndExtensionPoint() throws {
-        XCTAssertEqual(Set(DatasetRegistry.types).isSuperset(of: ["ade20k", "cityscapes", "pascal_context", "coco_stuff", "nyuv2", "acdc", "imagenet"]), true)
+        XCTAssertEqual(Array(DatasetRegistry.standard.names.prefix(8)), ["synthetic", "ade20k", "cityscapes", "pascal_context", "coco_stuff", "nyuv2", "acdc", "imagenet"])
         let r = root("reg")
         try F.ade20k(r, split: "training", [("a", 0, F.label([], fill: 1))])
         XCTAssertEqual(try makeDataset(type: "ade20k", root: r, split: "train").count, 1)
@@ -361,7 +361,43 @@ final class DatasetLoaderTests: XCTestCase {
             var classNames: [String] { ["x"] }
             func load(_ index: Int) throws -> Sample { Sample(image: Image(height: 1, width: 1, channels: 3), source: "tiny:0") }
         }
-        DatasetRegistry.register("test_tiny") { _, _, _ in Tiny() }
+        StandardDatasets.registerLayout("test_tiny") { _, _, _ in Tiny() }
         XCTAssertEqual(try makeDataset(type: "test_tiny", root: r, split: "train").count, 1)
+        XCTAssertEqual(try DatasetNode.decode(#"{"type": "test_tiny", "root": "\#(r.path)", "split": "train"}"#).make().count, 1)
+    }
+
+    /// A dataset node decodes through the registry from any Decoder (JSON here): each type reads
+    /// its own keys, and a key no dataset reads is an error naming it and the valid ones.
+    func testRegistryDecodesDatasetNodes() throws {
+        let r = root("node")
+        try F.ade20k(r, split: "training", [("a", 0, F.label([], fill: 1)), ("b", 1, F.label([], fill: 2))])
+        let ade = try DatasetNode.decode(#"{"type": "ade20k", "root": "\#(r.path)", "split": "training"}"#)
+        XCTAssertEqual(ade.typeName, "ade20k")
+        XCTAssertEqual(ade.root?.path, r.path)
+        XCTAssertEqual(try ade.make().count, 2)
+        let synthetic = try DatasetNode.decode(#"{"type": "synthetic", "num_classes": 3, "length": 5}"#)
+        XCTAssertEqual(synthetic.root, nil)
+        XCTAssertEqual(try synthetic.make().count, 5)
+        XCTAssertEqual(try synthetic.make().classNames.count, 3)
+        XCTAssertThrowsError(try DatasetNode.decode(#"{"type": "ade20k", "root": "x", "split": "training", "crop": 5}"#)) {
+            XCTAssertEqual(($0 as? ConfigValueError)?.keyPath, "crop")
+            XCTAssertTrue("\($0)".contains("unknown key 'crop'"), "\($0)")
+        }
+        XCTAssertThrowsError(try DatasetNode.decode(#"{"type": "ade2k", "root": "x", "split": "training"}"#)) {
+            XCTAssertEqual(($0 as? RegistryError)?.suggestion, "ade20k")
+        }
+        XCTAssertThrowsError(try DatasetNode.decode(#"{"type": "ade20k", "split": "training"}"#)) {
+            guard case DecodingError.keyNotFound(let key, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(key.stringValue, "root")
+        }
+    }
+}
+
+/// Decodes one dataset node through `DatasetRegistry.standard` with Foundation's JSON decoder.
+private struct DatasetNode: Decodable {
+    let config: any DatasetConfig
+    init(from decoder: Decoder) throws { config = try DatasetRegistry.standard.build(from: decoder) }
+    static func decode(_ json: String) throws -> any DatasetConfig {
+        try JSONDecoder().decode(DatasetNode.self, from: Data(json.utf8)).config
     }
 }

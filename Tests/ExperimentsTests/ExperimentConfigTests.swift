@@ -1,6 +1,7 @@
 @testable import Experiments
 import Foundation
 import ModelZoo
+import NeuralNet
 import XCTest
 
 /// The repository root (this file is Tests/ExperimentsTests/…), for the example experiments.
@@ -42,7 +43,7 @@ final class ExperimentConfigTests: XCTestCase {
         XCTAssertEqual(e.config.outputDir, "runs")
         XCTAssertEqual(e.config.train.batchSize, 8)
         XCTAssertEqual(e.config.train.optimizer.weightDecay, 0.01)
-        XCTAssertEqual(e.config.train.schedule.type, .poly)
+        XCTAssertEqual(e.config.train.schedule.typeName, "poly")
         XCTAssertNil(e.config.train.gradClip)
         XCTAssertEqual(e.config.data.train.workers, 2)
     }
@@ -95,7 +96,7 @@ final class ExperimentConfigTests: XCTestCase {
                        "\(d.path("x.yaml")):13:15 (train.iterations): expected an integer, got 'ten'")
         let (d2, f2) = try write(Self.minimal.replacingOccurrences(of: "type: adamw", with: "type: adamww"))
         XCTAssertEqual(configError { _ = try Experiment.load(file: f2) }?.description,
-                       "\(d2.path("x.yaml")):14:21 (train.optimizer.type): unknown value 'adamww'; did you mean 'adamw'?")
+                       "\(d2.path("x.yaml")):14:21 (train.optimizer.type): unknown optimizer 'adamww'; did you mean 'adamw'?")
     }
 
     func testValueRangesAndModelValueErrorsAreLocated() throws {
@@ -108,6 +109,30 @@ final class ExperimentConfigTests: XCTestCase {
         // Momentum is an SGD key: on AdamW it is rejected, not ignored.
         let (_, f3) = try write(Self.minimal.replacingOccurrences(of: "lr: 0.001}", with: "lr: 0.001, momentum: 0.9}"))
         XCTAssertEqual(configError { _ = try Experiment.load(file: f3) }?.keyPath, "train.optimizer.momentum")
+    }
+
+    /// Optimizers, schedules and datasets decode through registries like models do: each type
+    /// reads its own keys, a key of another type is an unknown key at its line, and a value the
+    /// type cannot use is located at decode time.
+    func testOptimizerScheduleAndDatasetTypesOwnTheirKeys() throws {
+        let (_, f) = try write(Self.minimal.replacingOccurrences(of: "lr: 0.001}", with: "lr: 0.001}\n  schedule: {type: poly, milestones: [5]}"))
+        XCTAssertEqual(configError { _ = try Experiment.load(file: f) }?.keyPath, "train.schedule.milestones")
+        XCTAssertEqual(configError { _ = try Experiment.load(file: f) }?.kind, .unknownKey)
+        let (_, f2) = try write(Self.minimal.replacingOccurrences(of: "lr: 0.001}", with: "lr: 0.001}\n  schedule: {type: step, milestones: [5], gamma: 2}"))
+        XCTAssertEqual(configError { _ = try Experiment.load(file: f2) }?.message, "must be in (0, 1], got 2.0")
+        let (_, f3) = try write(Self.minimal.replacingOccurrences(of: "lr: 0.001}", with: "lr: 0.001, betas: [0.9]}"))
+        XCTAssertEqual(configError { _ = try Experiment.load(file: f3) }?.keyPath, "train.optimizer.betas")
+        let (_, f4) = try write(Self.minimal.replacingOccurrences(of: "type: adamw, lr: 0.001}", with: "type: sgd, lr: 0.001, momentum: 0.5}"))
+        let sgd = try Experiment.load(file: f4).config.train.optimizer
+        XCTAssertEqual(sgd.typeName, "sgd")
+        XCTAssertEqual(sgd.weightDecay, 0, "sgd's default weight decay")
+        XCTAssertEqual((sgd.make(for: Linear(2, 2)) as? SGD)?.momentum, 0.5)
+        let (d5, f5) = try write(Self.minimal.replacingOccurrences(of: "{type: synthetic, num_classes: 6}", with: "{type: synthetic, num_classes: 6, root: /data}"))
+        XCTAssertEqual(configError { _ = try Experiment.load(file: f5).dataset("train") }?.description.hasPrefix("\(d5.path("x.yaml")):11:"), true)
+        XCTAssertEqual(configError { _ = try Experiment.load(file: f5).dataset("train") }?.keyPath, "data.train.dataset.root")
+        XCTAssertEqual(Catalog.names(of: "optimizers"), ["sgd", "adam", "adamw", "rmsproptf"])
+        XCTAssertEqual(Catalog.names(of: "schedules"), ["poly", "cosine", "step"])
+        XCTAssertEqual(Catalog.names(of: "datasets")?.first, "synthetic")
     }
 
     func testMissingDatasetRootNamesPathAndLayout() throws {
@@ -130,7 +155,7 @@ final class ExperimentConfigTests: XCTestCase {
         try validate(e)
         XCTAssertEqual(e.config.train.iterations, 1500)
         XCTAssertEqual(e.trainBatchSize, 8)
-        XCTAssertEqual(e.config.train.optimizer.type, .adamw)
+        XCTAssertEqual(e.config.train.optimizer.typeName, "adamw")
         XCTAssertEqual(e.config.train.optimizer.lr, 6e-4)
         XCTAssertEqual(e.config.train.optimizer.paramwise.map(\.key), ["decode_head"])
         XCTAssertEqual(e.config.train.optimizer.paramwise.first?.lrMult, 10)

@@ -38,7 +38,7 @@ final class ImageNetRecipeTests: XCTestCase {
             try validate(e, options: ValidationOptions(decodeLabels: false))
             XCTAssertEqual(e.config.train.iterationsPerEpoch, 2, "⌊2048 / 1024⌋")
             XCTAssertEqual(e.config.train.iterations, 1200, "600 epochs × 2")
-            XCTAssertEqual(e.config.train.optimizer.type, .rmsproptf)
+            XCTAssertEqual(e.config.train.optimizer.typeName, "rmsproptf")
             XCTAssertEqual(e.config.train.schedule.warmup.iterations, v == "small" ? 80 : 20, "10 epochs (S: 40)")
             XCTAssertEqual(e.config.train.mixing?.mix.mixupAlpha, v == "tiny" ? 0 : 0.2, "--mixup 0.0 (T) / 0.2 (S, B, L)")
             XCTAssertEqual(e.config.train.mixing?.mix.labelSmoothing, 0.1)
@@ -54,7 +54,7 @@ final class ImageNetRecipeTests: XCTestCase {
         XCTAssertEqual(e.config.train.iterationsPerEpoch, 5)
         XCTAssertEqual(e.config.train.iterations, 30)
         // ⌊epoch / 2.4⌋ grows at epochs 3 and 5 (2.4 → 3, 4.8 → 5): iterations 15 and 25.
-        XCTAssertEqual(e.config.train.schedule.milestones, [15, 25])
+        XCTAssertEqual((e.config.train.schedule.settings as? StepSettings)?.milestones, [15, 25])
         XCTAssertEqual(e.config.train.schedule.warmup.iterations, 5)
         let schedule = e.config.train.schedule.make(baseLR: 0.064, iterations: 30)
         XCTAssertEqual(schedule.lr(at: 16), 0.064 * 0.973, accuracy: 1e-7)

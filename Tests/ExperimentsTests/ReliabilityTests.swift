@@ -556,7 +556,7 @@ final class FlakyDataset: Dataset {
 
     static func register() {
         loads = 0
-        DatasetRegistry.register("flaky_test") { _, _, _ in try FlakyDataset() }
+        if !DatasetRegistry.standard.contains("flaky_test") { StandardDatasets.registerLayout("flaky_test") { _, _, _ in try FlakyDataset() } }
     }
 }
 
