@@ -5,40 +5,11 @@ import XCTest
 /// The `runexp` binary end to end: exit codes, messages, Ctrl-C and resume, and a run directory
 /// that h5py and h5dump can read.
 final class RunexpCLITests: XCTestCase {
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
-
-    var binary: URL {
-        get throws {
-            let candidates = [Bundle(for: Self.self).bundleURL.deletingLastPathComponent().appendingPathComponent("runexp"),
-                              repoRoot.appendingPathComponent(".build/debug/runexp")]
-            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-                throw XCTSkip("runexp is not built (swift build --build-tests builds it)")
-            }
-            return found
-        }
-    }
-
-    /// Starts a process with stdout/stderr in files (no pipe can fill up and block it).
-    func start(_ executable: URL, _ args: [String], in dir: URL) throws -> (Process, URL, URL) {
-        let out = dir.appendingPathComponent("out-\(UUID().uuidString)"), err = dir.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        return (p, out, err)
-    }
-
-    func finish(_ started: (Process, URL, URL)) throws -> Result {
-        started.0.waitUntilExit()
-        return Result(status: started.0.terminationStatus, stdout: try String(contentsOf: started.1, encoding: .utf8),
-                      stderr: try String(contentsOf: started.2, encoding: .utf8))
-    }
-
+    // The built binary and child processes with output in files, as the sweep tests use them.
+    typealias Result = SweepTestSupport.Result
+    var binary: URL { get throws { try SweepTestSupport.binary() } }
+    func start(_ executable: URL, _ args: [String], in dir: URL) throws -> (Process, URL, URL) { try SweepTestSupport.start(executable, args, in: dir) }
+    func finish(_ started: (Process, URL, URL)) throws -> Result { try SweepTestSupport.finish(started) }
     func runexp(_ args: [String], in dir: URL) throws -> Result { try finish(start(try binary, args, in: dir)) }
 
     var dirs: [TempConfigDir] = []

@@ -2,7 +2,7 @@
 import Foundation
 import XCTest
 
-/// What the sweep tests share: the built `runexp`, child processes with output in files, and a
+/// What the sweep and CLI tests share: the built `runexp`, child processes with output in files, and a
 /// tiny sweep over the quickstart (64×64 images, a few iterations: seconds per point in debug).
 enum SweepTestSupport {
     struct Result { let status: Int32; let stdout: String; let stderr: String }

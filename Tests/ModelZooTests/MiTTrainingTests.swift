@@ -7,19 +7,6 @@ import TensorEngine
 /// registered attention type in its slot, PVTv2 + Semantic FPN), and one model of each family
 /// overfits a few images.
 final class MiTTrainingTests: XCTestCase {
-    func randomLabels(_ shape: [Int], classes: Int, seed: UInt64) -> Tensor {
-        Tensor(Tensor.uniform(shape, generator: RandomGenerator(seed: seed)).toArray().map { Float(Int($0 * Float(classes)) % classes) }, shape: shape)
-    }
-
-    func deadParameters(_ model: EncoderDecoder, size: Int = 64) -> [String] {
-        let image = Tensor.normal([2, size, size, 3], generator: RandomGenerator(seed: 2))
-        model.loss(image, labels: randomLabels([2, size, size], classes: 5, seed: 3)).backward()
-        return model.namedParameters().filter { _, p in
-            guard let g = p.grad else { return true }
-            return g.toArray().allSatisfy { $0 == 0 }
-        }.map(\.0)
-    }
-
     /// Every attention type fits MiT's stages (64×64 keeps every SR-reduced grid at 2×2).
     func testEveryParameterGetsAGradientForEveryAttentionType() throws {
         for type in ModelRegistry.attentions.names {
@@ -30,34 +17,20 @@ final class MiTTrainingTests: XCTestCase {
             // give every BN γ = 1, as SeaFormer's segmentation init does, so every branch is live.
             for case let bn as BatchNorm in model.namedModules().map(\.1) { bn.weight.assign(from: Tensor.ones(bn.weight.shape)) }
             // A constant added to every key cancels in the softmax (SEA-style key BN biases).
-            XCTAssertEqual(deadParameters(model).filter { !$0.hasSuffix("to_k.bn.bias") }, [], "MiT with \(type)")
+            XCTAssertEqual(parametersWithoutGradient(model).filter { !$0.hasSuffix("to_k.bn.bias") }, [], "MiT with \(type)")
         }
     }
 
     func testEveryParameterOfPVTv2WithSemanticFPNGetsAGradient() throws {
         RandomGenerator.manualSeed(1)
         let model = try PVTv2Variant.b0.segmentor(numClasses: 5, dropPath: 0, dropout: 0)
-        XCTAssertEqual(deadParameters(model), [])
+        XCTAssertEqual(parametersWithoutGradient(model), [])
     }
 
     /// A few AdamW steps on 2 fixed 64×64 images with labels constant over 4×4 blocks (the 1/4
     /// logits can represent them): the loss must fall by 4× (it starts near ln 4 = 1.39).
     func overfit(_ model: EncoderDecoder, steps: Int = 40, lr: Float = 2e-3) -> (Float, Float) {
-        model.train()
-        let image = Tensor.normal([2, 64, 64, 3], generator: RandomGenerator(seed: 8))
-        let coarse = randomLabels([2, 16, 16], classes: 4, seed: 9)
-        let labels = interpolateNearest(coarse.reshape([2, 16, 16, 1]), size: (64, 64)).reshape([2, 64, 64])
-        let opt = Adam.adamW(parameters: optimizedParameters(model.namedParameters()), lr: lr, weightDecay: 0)
-        var first: Float = 0, last: Float = 0
-        for step in 0..<steps {
-            opt.zeroGrad()
-            let loss = model.loss(image, labels: labels, reduction: .mean)
-            loss.backward()
-            opt.step()
-            if step == 0 { first = loss.item() }
-            last = loss.item()
-        }
-        return (first, last)
+        overfitSegmentation(model, batch: 2, grid: 16, steps: steps, lr: lr)
     }
 
     func testSegFormerB0Overfits() throws {
