@@ -109,19 +109,24 @@ public struct CenterCrop: Transform {
 /// torchvision `RandomResizedCrop(size, scale, ratio)`: up to 10 draws of area fraction
 /// ~ U[scale) and log-aspect ~ U[log ratio); w = round(√(A·r)), h = round(√(A/r)) (half to
 /// even); the first that fits is placed uniformly. Otherwise the central crop with the aspect
-/// clamped into `ratio`. The crop is resampled to `size` (image bilinear, label nearest).
+/// clamped into `ratio`. The crop is resampled to `size` (image by `interpolation`, label
+/// nearest). timm's `RandomResizedCropAndInterpolation` with `interpolation: random` draws the
+/// method after the rectangle, as timm does.
 public struct RandomResizedCrop: Transform {
-    /// `{type: random_resized_crop, size: 224, scale: [0.08, 1.0], ratio: [0.75, 1.3333]}`
+    /// `{type: random_resized_crop, size: 224, scale: [0.08, 1.0], ratio: [0.75, 1.3333], interpolation: random}`
     public struct Config: Decodable, Equatable {
         public var size: SizeHW
         public var scale = ClosedPair(0.08, 1.0)
         public var ratio = ClosedPair(3.0 / 4.0, 4.0 / 3.0)
+        /// Default bilinear (cv2's).
+        public var interpolation = Interpolation.bilinear
 
-        public init(size: SizeHW, scale: ClosedPair = ClosedPair(0.08, 1.0), ratio: ClosedPair = ClosedPair(3.0 / 4.0, 4.0 / 3.0)) {
-            self.size = size; self.scale = scale; self.ratio = ratio
+        public init(size: SizeHW, scale: ClosedPair = ClosedPair(0.08, 1.0), ratio: ClosedPair = ClosedPair(3.0 / 4.0, 4.0 / 3.0),
+                    interpolation: Interpolation = .bilinear) {
+            self.size = size; self.scale = scale; self.ratio = ratio; self.interpolation = interpolation
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case type, size, scale, ratio }
+        enum CodingKeys: String, CodingKey, CaseIterable { case type, size, scale, ratio, interpolation }
 
         public init(from decoder: Decoder) throws {
             try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -129,6 +134,7 @@ public struct RandomResizedCrop: Transform {
             size = try c.decode(SizeHW.self, forKey: .size)
             scale = try c.decode(.scale, default: scale)
             ratio = try c.decode(.ratio, default: ratio)
+            interpolation = try c.decode(.interpolation, default: interpolation)
             guard scale.low > 0 && scale.high <= 1 else { throw c.error(.scale, "area fractions must be in (0, 1], got [\(scale.low), \(scale.high)]") }
             guard ratio.low > 0 else { throw c.error(.ratio, "aspect ratios must be positive, got [\(ratio.low), \(ratio.high)]") }
         }
@@ -164,7 +170,8 @@ public struct RandomResizedCrop: Transform {
     public func apply(_ sample: inout Sample, random: RandomGenerator) throws {
         try requireAlignedLabel(sample, "random_resized_crop")
         let rect = drawRect(height: sample.image.height, width: sample.image.width, random: random)
-        sample.image = resizeBilinear(sample.image, height: config.size.height, width: config.size.width, from: rect)
+        let method = config.interpolation.resolved(random)
+        sample.image = resizeImage(sample.image, height: config.size.height, width: config.size.width, from: rect, method)
         if let l = sample.label { sample.label = resizeNearest(l, height: config.size.height, width: config.size.width, from: rect) }
     }
 }

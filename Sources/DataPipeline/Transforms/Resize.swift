@@ -10,9 +10,10 @@ public func rescaleSize(height: Int, width: Int, scale: (Int, Int)) -> (height: 
     return (Int(Double(height) * factor + 0.5), Int(Double(width) * factor + 0.5))
 }
 
-/// Resizes the image bilinearly and the label (if any) by nearest neighbour to the same size.
-func resizeSample(_ sample: inout Sample, height: Int, width: Int, label: Bool = true) {
-    sample.image = resizeBilinear(sample.image, height: height, width: width)
+/// Resizes the image (cv2 bilinear unless told) and the label (if any) by nearest neighbour to
+/// the same size.
+func resizeSample(_ sample: inout Sample, height: Int, width: Int, label: Bool = true, _ method: Interpolation = .bilinear) {
+    sample.image = resizeImage(sample.image, height: height, width: width, method)
     if label, let l = sample.label { sample.label = resizeNearest(l, height: height, width: width) }
 }
 
@@ -83,16 +84,18 @@ public struct Resize: Transform {
         public var cropPct: Double?
         public var sizeDivisor: Int?
         public var resizeLabel = true
+        /// Default bilinear (cv2's, mmseg); `bicubic` for timm's eval resize.
+        public var interpolation = Interpolation.bilinear
 
         public init(scale: [Int]? = nil, keepRatio: Bool = true, shortSide: Int? = nil, cropPct: Double? = nil,
-                    sizeDivisor: Int? = nil, resizeLabel: Bool = true) {
+                    sizeDivisor: Int? = nil, resizeLabel: Bool = true, interpolation: Interpolation = .bilinear) {
             self.scale = scale; self.keepRatio = keepRatio; self.shortSide = shortSide; self.cropPct = cropPct
-            self.sizeDivisor = sizeDivisor; self.resizeLabel = resizeLabel
+            self.sizeDivisor = sizeDivisor; self.resizeLabel = resizeLabel; self.interpolation = interpolation
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case type, scale, keepRatio = "keep_ratio", shortSide = "short_side", cropPct = "crop_pct"
-            case sizeDivisor = "size_divisor", resizeLabel = "resize_label"
+            case sizeDivisor = "size_divisor", resizeLabel = "resize_label", interpolation
         }
 
         public init(from decoder: Decoder) throws {
@@ -104,6 +107,7 @@ public struct Resize: Transform {
             cropPct = try c.decodeIfPresent(Double.self, forKey: .cropPct)
             sizeDivisor = try c.decodeIfPresent(Int.self, forKey: .sizeDivisor)
             resizeLabel = try c.decode(.resizeLabel, default: resizeLabel)
+            interpolation = try c.decode(.interpolation, default: interpolation)
             if let s = scale, s.count != 2 || s.contains(where: { $0 < 1 }) { throw c.error(.scale, "needs two positive values [w, h], got \(s)") }
             if let s = scale, s.contains(where: { $0 > SizeHW.maximumSide }) { throw c.error(.scale, SizeHW.tooLarge("\(s)")) }
             if let s = shortSide, s > SizeHW.maximumSide { throw c.error(.shortSide, SizeHW.tooLarge("\(s)")) }
@@ -135,10 +139,11 @@ public struct Resize: Transform {
         guard size.height >= 1 && size.width >= 1 else {
             throw TransformError(transform: "resize", source: sample.source, message: "gives an empty image from \(sample.image.height)×\(sample.image.width)")
         }
-        resizeSample(&sample, height: size.height, width: size.width, label: config.resizeLabel)
+        let method = config.interpolation.resolved(random)
+        resizeSample(&sample, height: size.height, width: size.width, label: config.resizeLabel, method)
         if let d = config.sizeDivisor {
             let h = (sample.image.height + d - 1) / d * d, w = (sample.image.width + d - 1) / d * d
-            resizeSample(&sample, height: h, width: w, label: config.resizeLabel)
+            resizeSample(&sample, height: h, width: w, label: config.resizeLabel, method)
         }
     }
 }

@@ -33,6 +33,7 @@ public enum StandardTransforms {
         r.register("normalize") { try Normalize(config: Normalize.Config(from: $0)) }
         r.register("pad") { try Pad(config: Pad.Config(from: $0)) }
         r.register("random_erasing") { try RandomErasing(config: RandomErasing.Config(from: $0)) }
+        r.register("rand_augment") { try RandAugment(config: RandAugment.Config(from: $0)) }
         return r
     }()
 }
