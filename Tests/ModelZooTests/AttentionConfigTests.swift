@@ -18,7 +18,7 @@ func attentionConfig(_ json: String) throws -> any AttentionConfig {
 /// through the experiment loader, ExperimentConfigTests, since JSONDecoder ignores extra keys).
 final class AttentionConfigTests: XCTestCase {
     func testEveryTypeDecodesItsOwnConfig() throws {
-        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa"])
+        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa"])
         for name in ModelRegistry.attentions.names {
             XCTAssertEqual(try attentionConfig(#"{"type": "\#(name)"}"#).typeName, name)
         }
