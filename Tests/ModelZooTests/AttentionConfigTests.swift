@@ -44,7 +44,7 @@ final class AttentionConfigTests: XCTestCase {
             XCTAssertEqual("\($0)", "window_size: local attention needs a window of at least 1 token, got 0; Table 9 uses 4")
         }
         XCTAssertThrowsError(try attentionConfig(#"{"type": "slow"}"#)) {
-            XCTAssertEqual("\($0)", "unknown attention 'slow'; known attentions: sea, sea_adaptive, global, axial, local, conv, mit_sra, lvt_csa, lvt_rasa")
+            XCTAssertEqual("\($0)", "unknown attention 'slow'; known attentions: sea, sea_adaptive, global, axial, local, conv, mit_sra, lvt_csa, lvt_rasa, ssa")
         }
     }
 
