@@ -17,7 +17,7 @@ final class S2AFormerModelConfigTests: XCTestCase {
         model: {num_classes: \(classes)}
         data:
           train:
-            dataset: {type: synthetic, task: \(task), num_classes: \(classes), image_size: 64}
+            dataset: {type: synthetic, task: \(task), num_classes: \(Swift.min(classes, 255)), image_size: 64}
         train:
           iterations: 1
           optimizer: {type: adamw, lr: 1.0e-3}
@@ -30,9 +30,10 @@ final class S2AFormerModelConfigTests: XCTestCase {
     func testS2AFormerModelBasesValidateAndBuildWithTheirCounts() throws {
         for (base, classes, count) in [("s2aformer_mini", 1000, 5_018_316), ("s2aformer_t", 1000, 5_801_796),
                                        ("s2aformer_mini_fpn", 150, 6_252_178)] {
-            let (_, e) = try experiment(base, classes: classes)
-            try validate(e)
-            XCTAssertEqual(try e.buildModel().parameterCount, count, base)
+            // The synthetic dataset has at most 255 classes: validate (dataset and model agree) at 6,
+            // count at the documented class count.
+            try validate(try experiment(base, classes: 6).1)
+            XCTAssertEqual(try experiment(base, classes: classes).1.buildModel().parameterCount, count, base)
         }
         for v in ["xs", "s", "m"] {
             for base in ["s2aformer_\(v)", "s2aformer_\(v)_fpn"] { XCTAssertNoThrow(try experiment(base, classes: 6), base) }
