@@ -19,8 +19,7 @@ import TensorEngine
 /// prefix, so the same keys minus the head are what a segmentor's `backbone.` loads), then
 /// `head_conv`, `head_bn`, `head`, `head_dist`. Head init: conv N(0, √(2/fan_out)) and Linear
 /// trunc_normal(0.02), biases 0 (spec §1.6).
-public final class S2AFormerClassifier: Module, TaskModel {
-    public var task: ModelTask { .classification }
+public final class S2AFormerClassifier: Module, ClassLogitsModel {
     public let backbone: any Backbone
     public let headConv: Conv2d
     public let headBN: BatchNorm
@@ -69,20 +68,8 @@ public final class S2AFormerClassifier: Module, TaskModel {
     }
 
     public func callAsFunction(_ image: Tensor) -> Tensor { scoped { forward(image) } }
-
-    /// `loss_cls`: cross entropy of the (averaged) logits against class indices `[N]` or soft
-    /// targets `[N, numClasses]`.
-    public func losses(images: Tensor, labels: Tensor) -> [LossTerm] {
-        let logits = self(images)
-        if labels.rank == 2 { return [LossTerm("loss_cls", softTargetCrossEntropy(logits: logits, target: labels))] }
-        return [LossTerm("loss_cls", crossEntropy(logits: logits, target: labels))]
-    }
-
-    public func predict(_ images: Tensor, mode: InferenceMode = .whole, outputSize: (Int, Int)? = nil) -> Tensor {
-        withNoGrad { self(images) }
-    }
-
-    public func measuredForward(_ images: Tensor) -> Tensor { self(images) }
+    // Loss (`loss_cls`, one cross entropy on the averaged logits), predict and measured forward:
+    // `ClassLogitsModel`'s.
 }
 
 /// `model: {type: s2aformer_classifier, backbone: {type: s2aformer, variant: t}, num_classes: 1000,
