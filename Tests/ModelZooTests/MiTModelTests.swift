@@ -116,7 +116,7 @@ extension MiTModelTests {
     /// Where an attention type cannot serve a stage, its `check` says why, located at the node.
     func testAttentionChecksNameTheStageTheyCannotServe() throws {
         let shape = AttentionShape(dim: 30, keyDim: 7, heads: 4, attnRatio: 1, spatialReduction: 2, stride: 8)
-        for type in ["mit_sra", "lvt_csa", "lvt_rasa"] {
+        for type in ["mit_sra", "lvt_csa", "lvt_rasa", "ssa"] {
             let config = try attentionConfig(#"{"type": "\#(type)"}"#)
             XCTAssertThrowsError(try config.check(shape), type) { error in
                 XCTAssertTrue("\(error)".contains("does not divide 30"), "\(error)")

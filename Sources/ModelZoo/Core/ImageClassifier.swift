@@ -11,8 +11,7 @@ import TensorEngine
 /// the backbone's own parameters, buffers and children as its own, beside `linear`: official
 /// classification checkpoints load one to one, and the same keys minus `linear.*` are what a
 /// segmentor's `backbone` loads from them (spec §1.4).
-public final class ImageClassifier: Module, TaskModel {
-    public var task: ModelTask { .classification }
+public final class ImageClassifier: Module, ClassLogitsModel {
     public let backbone: any Backbone
     /// `linear`: Linear(C_last, numClasses), PyTorch default init (the official classifier
     /// never calls `init_weights`, spec §1.4).
@@ -45,6 +44,29 @@ public final class ImageClassifier: Module, TaskModel {
 
     public func callAsFunction(_ image: Tensor) -> Tensor { scoped { forward(image) } }
 
+    /// The classifier over `backbone`, or a config error (at `path`, the backbone node) when the
+    /// backbone cannot carry one.
+    static func checked(backbone: any Backbone, numClasses: Int, generator: RandomGenerator, at path: [CodingKey]) throws -> ImageClassifier {
+        guard !backbone.featureInfo.isEmpty else {
+            throw ConfigValueError(path: path, message: "this backbone reports no features for the classifier to pool")
+        }
+        if backbone.children.contains(where: { $0.0 == "linear" }) || backbone.parameters.contains(where: { $0.0.hasPrefix("linear") }) {
+            throw ConfigValueError(path: path, message: "this backbone has a part named `linear`, which would collide with the classifier's")
+        }
+        return ImageClassifier(backbone: backbone, numClasses: numClasses, generator: generator)
+    }
+}
+
+/// A classification model whose `callAsFunction` gives the class logits `[N, numClasses]`: the
+/// loss, prediction and measured forward every such model shares (`ImageClassifier`,
+/// `S2AFormerClassifier`).
+public protocol ClassLogitsModel: TaskModel {
+    func callAsFunction(_ images: Tensor) -> Tensor
+}
+
+extension ClassLogitsModel {
+    public var task: ModelTask { .classification }
+
     /// `loss_cls`: cross entropy of the class logits against class indices `[N]`, or against
     /// soft targets `[N, numClasses]` (label smoothing, mixup, cutmix).
     public func losses(images: Tensor, labels: Tensor) -> [LossTerm] {
@@ -59,16 +81,4 @@ public final class ImageClassifier: Module, TaskModel {
     }
 
     public func measuredForward(_ images: Tensor) -> Tensor { self(images) }
-
-    /// The classifier over `backbone`, or a config error (at `path`, the backbone node) when the
-    /// backbone cannot carry one.
-    static func checked(backbone: any Backbone, numClasses: Int, generator: RandomGenerator, at path: [CodingKey]) throws -> ImageClassifier {
-        guard !backbone.featureInfo.isEmpty else {
-            throw ConfigValueError(path: path, message: "this backbone reports no features for the classifier to pool")
-        }
-        if backbone.children.contains(where: { $0.0 == "linear" }) || backbone.parameters.contains(where: { $0.0.hasPrefix("linear") }) {
-            throw ConfigValueError(path: path, message: "this backbone has a part named `linear`, which would collide with the classifier's")
-        }
-        return ImageClassifier(backbone: backbone, numClasses: numClasses, generator: generator)
-    }
 }

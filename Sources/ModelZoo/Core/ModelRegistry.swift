@@ -13,6 +13,7 @@ let modelFamilies: [ModelFamily.Type] = [
     MiTFamily.self,
     PVTFamily.self,
     LVTFamily.self,
+    S2AFormerFamily.self,
 ]
 
 /// Everything a model config can name, by kind. Builders read their own keys from the config

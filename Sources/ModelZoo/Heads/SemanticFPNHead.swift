@@ -73,6 +73,10 @@ public final class FPNNeck: Module {
 /// The neck is the head's child `neck` (EncoderDecoder has no neck slot): mmseg checkpoints'
 /// `neck.*` keys load with the key map `^neck\. → decode_head.neck.`. With `neck: false` the
 /// scale heads read the backbone's maps directly (mmseg's FPNHead without an FPN).
+///
+/// `norm: bn` is mmseg's FPNHead with `norm_cfg=BN` (its `fpn_r50` config, S2AFormer's ADE20K
+/// set-up, spec/s2aformer.md §2.2): each scale-head conv is a ConvModule, conv without bias →
+/// BN → ReLU (`scale_heads.{i}.{j}.conv`, `.bn`). The default `none` is TransKD's PVTv2 head.
 public final class SemanticFPNHead: Module, DecodeHead {
     public let inChannels: [Int]
     public let channels: Int
@@ -85,8 +89,8 @@ public final class SemanticFPNHead: Module, DecodeHead {
 
     /// - Parameters: `features` the backbone's (strides must be s_0·2^j, ascending);
     ///   `fpnChannels` the neck's width (nil: no neck).
-    public init(features: [FeatureInfo], numClasses: Int, channels: Int = 128, fpnChannels: Int? = 256, dropout: Float = 0.1,
-                generator: RandomGenerator = .global) {
+    public init(features: [FeatureInfo], numClasses: Int, channels: Int = 128, fpnChannels: Int? = 256, norm: SemanticFPNNorm = .none,
+                dropout: Float = 0.1, generator: RandomGenerator = .global) {
         precondition(!features.isEmpty && numClasses > 0, "SemanticFPNHead: needs features and a positive class count")
         inChannels = features.map(\.channels)
         self.channels = channels
@@ -97,10 +101,16 @@ public final class SemanticFPNHead: Module, DecodeHead {
             let levels = Int(log2(Double(f.stride / s0)).rounded())
             var layers: [Layer] = []
             for j in 0..<Swift.max(1, levels) {
-                let conv = ConvAct(j == 0 ? (fpnChannels ?? f.channels) : channels, channels, kernel: 3, activation: .relu, generator: generator)
-                conv.conv.weight.assign(from: Init.kaimingNormal(conv.conv.weight.shape, fan: conv.conv.fanOut, generator: generator))
-                conv.conv.bias!.assign(from: Tensor.zeros([channels]))
-                layers.append(conv)
+                let cin = j == 0 ? (fpnChannels ?? f.channels) : channels
+                switch norm {
+                case .none:
+                    let conv = ConvAct(cin, channels, kernel: 3, activation: .relu, generator: generator)
+                    conv.conv.weight.assign(from: Init.kaimingNormal(conv.conv.weight.shape, fan: conv.conv.fanOut, generator: generator))
+                    conv.conv.bias!.assign(from: Tensor.zeros([channels]))
+                    layers.append(conv)
+                case .bn:
+                    layers.append(convModule(cin, channels, kernel: 3, activation: .relu, generator: generator))
+                }
                 if levels > 0 { layers.append(Upsample2x()) }
             }
             return Sequential(layers)
@@ -128,20 +138,30 @@ public final class SemanticFPNHead: Module, DecodeHead {
     }
 }
 
-/// `head: {type: fpn_head, channels: 128, fpn_channels: 256, neck: true, dropout: 0.1}`.
+/// The norm of the Semantic FPN scale-head convs (mmseg's `norm_cfg`).
+public enum SemanticFPNNorm: String, CaseIterable, Codable {
+    /// Conv with bias + ReLU, no norm (TransKD's PVTv2 head).
+    case none
+    /// Conv without bias + BN + ReLU (mmseg `fpn_r50`, S2AFormer's ADE20K head).
+    case bn
+}
+
+/// `head: {type: fpn_head, channels: 128, fpn_channels: 256, neck: true, norm: none, dropout: 0.1}`.
 public struct SemanticFPNHeadConfig {
     public var channels = 128
     public var fpnChannels = 256
     public var neck = true
+    public var norm: SemanticFPNNorm = .none
     public var dropout: Float = 0.1
 
-    enum CodingKeys: String, CodingKey { case type, channels, fpnChannels = "fpn_channels", neck, dropout }
+    enum CodingKeys: String, CodingKey { case type, channels, fpnChannels = "fpn_channels", neck, norm, dropout }
 
     public init(from decoder: Decoder, context: HeadContext) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         channels = try c.decode(.channels, default: channels, atLeast: 1)
         fpnChannels = try c.decode(.fpnChannels, default: fpnChannels, atLeast: 1)
         neck = try c.decode(.neck, default: neck)
+        norm = try c.decode(.norm, default: norm)
         dropout = try c.decode(.dropout, default: dropout, in: Float(0)..<Float(1))
         let strides = context.features.map(\.stride)
         guard let s0 = strides.first else {
@@ -158,6 +178,6 @@ public struct SemanticFPNHeadConfig {
 
     func build(_ context: HeadContext) -> SemanticFPNHead {
         SemanticFPNHead(features: context.features, numClasses: context.numClasses, channels: channels,
-                        fpnChannels: neck ? fpnChannels : nil, dropout: dropout, generator: context.generator)
+                        fpnChannels: neck ? fpnChannels : nil, norm: norm, dropout: dropout, generator: context.generator)
     }
 }

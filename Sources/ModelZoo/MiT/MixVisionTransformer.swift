@@ -146,21 +146,6 @@ public final class MixVisionTransformer: Module, Backbone {
     /// fan_out = k·k·Cout/groups and bias 0 — on every such module of the tree, as the official
     /// `self.apply` does, including those of another attention type in the slot (BatchNorms keep theirs).
     public func initializeWeights(generator: RandomGenerator = .global) {
-        for (_, module) in namedModules() {
-            switch module {
-            case let linear as Linear:
-                linear.weight.assign(from: Init.truncatedNormal(linear.weight.shape, std: 0.02, generator: generator))
-                linear.bias?.assign(from: Tensor.zeros(linear.bias!.shape))
-            case let conv as Conv2d:
-                conv.weight.assign(from: Init.convNormal(conv.weight.shape, kernel: conv.kernel, outChannels: conv.outChannels,
-                                                         groups: conv.groups, generator: generator))
-                conv.bias?.assign(from: Tensor.zeros(conv.bias!.shape))
-            case let norm as LayerNorm:
-                norm.weight.assign(from: Tensor.ones(norm.weight.shape))
-                norm.bias.assign(from: Tensor.zeros(norm.bias.shape))
-            default:
-                break
-            }
-        }
+        applyTransformerInit(to: self, generator: generator)
     }
 }
