@@ -155,7 +155,7 @@ public struct TrainConfig: Decodable {
         let perEpoch = Swift.max(1, n / batchSize)
         iterationsPerEpoch = perEpoch
         iterations = Swift.max(1, Int((e * Double(perEpoch)).rounded(.up)))
-        schedule.resolveEpochs(iterationsPerEpoch: perEpoch, totalIterations: iterations)
+        schedule.resolveEpochs(iterationsPerEpoch: perEpoch, epochs: e, totalIterations: iterations)
     }
 }
 

@@ -23,7 +23,7 @@ public struct ModelInitConfig: Decodable {
     /// segmentor's backbone).
     public var prefix = ""
     /// Missing, unexpected or shape-mismatched keys are an error listing them all (default);
-    /// with false, what matches is loaded and the report goes to log.txt.
+    /// with false, what matches is loaded and the report goes to log.txt and metrics.h5's `init_report`.
     public var strict = true
     /// Key rewrites applied to checkpoint keys first: `[{pattern: '^module\.', replacement: ''}]`.
     public var map: [KeyMapRule] = []

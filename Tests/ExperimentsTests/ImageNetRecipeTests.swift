@@ -57,8 +57,10 @@ final class ImageNetRecipeTests: XCTestCase {
         XCTAssertEqual((e.config.train.schedule.settings as? StepSettings)?.milestones, [15, 25])
         XCTAssertEqual(e.config.train.schedule.warmup.iterations, 5)
         let schedule = e.config.train.schedule.make(baseLR: 0.064, iterations: 30)
-        XCTAssertEqual(schedule.lr(at: 16), 0.064 * 0.973, accuracy: 1e-7)
-        XCTAssertEqual(schedule.lr(at: 26), 0.064 * 0.973 * 0.973, accuracy: 1e-7)
+        // --lr-noise 0.42 of 6 epochs: epochs 3… get timm's noise n(42 + epoch) (torch's values).
+        XCTAssertEqual(schedule.lr(at: 14), 0.064, accuracy: 1e-7, "epoch 2: before the noise range")
+        XCTAssertEqual(schedule.lr(at: 16), 0.064 * 0.973 * (1 + 0.031175758689641953), accuracy: 1e-7)
+        XCTAssertEqual(schedule.lr(at: 26), 0.064 * 0.973 * 0.973 * (1 + 0.5756789445877075), accuracy: 1e-7)
 
         let whole = try Runner(experiment: e, options: RunOptions(directory: d.url.appendingPathComponent("whole"))).run()
         let last = try XCTUnwrap(whole.lastCheckpoint)

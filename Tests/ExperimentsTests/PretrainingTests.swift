@@ -73,6 +73,8 @@ final class PretrainingTests: XCTestCase {
         XCTAssertEqual(backbone.stateDict()["trans2.transformer_blocks.0.attn.to_q.c.weight"]!.toArray(),
                        saved["trans2.transformer_blocks.0.attn.to_q.c.weight"]!.toArray())
         let fromPretrained = try finetune.run()
+        // The same report lasts in the run's metrics.h5 (attribute init_report), for tables and scripts.
+        XCTAssertEqual(try MetricsLog.read(from: finetune.directory.metrics).initReport, finetune.initReport)
         let scratch = try Runner(experiment: try Experiment.load(file: try d.write("scratch.yaml", segmentor(d.url, name: "scratch", initFrom: nil)))).run()
         let a = fromPretrained.metrics.train[0].loss, b = scratch.metrics.train[0].loss
         XCTAssertLessThan(a, b, "mean loss over the first 12 fine-tuning iterations: pretrained \(a) vs scratch \(b)")

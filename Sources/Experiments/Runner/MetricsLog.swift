@@ -54,6 +54,10 @@ public struct MetricsLog: Equatable {
     public var val: [ValRow] = []
     /// Class names of the evaluated dataset, in label order.
     public var classNames: [String] = []
+    /// What the run's `init` sections loaded and left out, one line per section (the same lines
+    /// log.txt gets), so a table or a script can tell a fine-tune from a run from scratch
+    /// without parsing text logs. Empty for a run without `init`.
+    public var initReport: [String] = []
 
     public init(runName: String) { self.runName = runName }
 
@@ -78,6 +82,7 @@ public struct MetricsLog: Equatable {
     public func write(to url: URL) throws {
         try HDF5File.writeAtomically(to: url) { f in
             try f.setAttribute("name", runName)
+            if !initReport.isEmpty { try f.setAttribute("init_report", initReport.joined(separator: "\n")) }
             try f.series(Int64.self, at: "train/iter").append(contentsOf: train.map { Int64($0.iteration) })
             for name in lossNames {
                 try f.series(Float.self, at: "train/" + name).append(contentsOf: train.map { $0.losses[name] ?? .nan })
@@ -105,6 +110,9 @@ public struct MetricsLog: Equatable {
         let f = try HDF5File.open(url, mode: .readOnly)
         defer { try? f.close() }
         var log = MetricsLog(runName: try f.hasAttribute("name") ? f.stringAttribute("name") : "")
+        if try f.hasAttribute("init_report") {
+            log.initReport = try f.stringAttribute("init_report").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
         if try f.exists("train/iter") {
             let iters = try f.read(Int64.self, at: "train/iter")
             let lr = try f.read(Double.self, at: "train/lr"), tp = try f.read(Float.self, at: "train/throughput")

@@ -128,6 +128,7 @@ public final class Runner {
             let report = try experiment.initialise(model, try experiment.splitInit().1)
             pendingNotes.append(contentsOf: report.lines)
             initReport = report.lines
+            metrics.initReport = report.lines
         }
         if c.data.val != nil {
             let evaluator = try Evaluator(experiment: experiment)

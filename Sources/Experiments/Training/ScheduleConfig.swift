@@ -9,23 +9,32 @@ public struct ScheduleConfig: Decodable {
     public var settings: any ScheduleSettings = PolySettings()
     /// Default: none.
     public var warmup = WarmupConfig()
+    /// timm's learning-rate noise; default none.
+    public var noise: LRNoiseConfig?
+    /// Set for epoch-based runs, where noise is drawn per epoch as timm does.
+    var epochLength: (iterations: Int, epochs: Double)?
 
     public var typeName: String { settings.typeName }
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case warmup }
+    enum CodingKeys: String, CodingKey { case warmup, noise }
 
     public init(from decoder: Decoder) throws {
         settings = try ScheduleRegistry.standard.build(from: decoder, defaultType: "poly")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         warmup = try c.decode(.warmup, default: warmup)
+        noise = try c.decodeIfPresent(LRNoiseConfig.self, forKey: .noise)
     }
 
     /// The learning rate per iteration for a run of `iterations` starting at `baseLR`.
     public func make(baseLR: Float, iterations: Int) -> LRSchedule {
         let main = settings.make(baseLR: baseLR, iterations: iterations)
-        return warmup.iterations > 0 ? LinearWarmup(main, iterations: warmup.iterations, startRatio: warmup.ratio) : main
+        let warmed = warmup.iterations > 0 ? LinearWarmup(main, iterations: warmup.iterations, startRatio: warmup.ratio) : main
+        guard let noise else { return warmed }
+        // timm adds the noise to the warmed-up value, per epoch when the run counts epochs.
+        let (perStep, steps) = epochLength.map { ($0.iterations, $0.epochs) } ?? (1, Double(iterations))
+        return noise.make(around: warmed, iterationsPerStep: perStep, steps: steps)
     }
 
     /// The first setting given in epochs (its key path under `schedule`), if any.
@@ -36,7 +45,8 @@ public struct ScheduleConfig: Decodable {
     }
 
     /// Epoch settings to iterations: the type's (step's `decay_epochs`) and the warm-up's.
-    mutating func resolveEpochs(iterationsPerEpoch e: Int, totalIterations: Int) {
+    mutating func resolveEpochs(iterationsPerEpoch e: Int, epochs: Double, totalIterations: Int) {
+        epochLength = (e, epochs)
         settings.resolveEpochs(iterationsPerEpoch: e, totalIterations: totalIterations)
         if let w = warmup.epochs { warmup.iterations = Int((w * Double(e)).rounded()) }
     }
