@@ -45,6 +45,31 @@ final class ImageNetRecipeTests: XCTestCase {
         }
     }
 
+    /// S2AFormer's EdgeNeXt-style recipe: 300 epochs of AdamW with cosine decay and 20 warm-up
+    /// epochs, EMA 0.9995, RandAugment inc1 and no random erasing.
+    func testShippedS2AFormerImageNetRecipesValidate() throws {
+        for v in ["mini", "t", "xs", "s", "m"] {
+            let e = try Experiment.load(file: repoRoot.appendingPathComponent("experiments/s2aformer/s2aformer_\(v)_imagenet.yaml").path, overrides: [
+                "data.train.dataset={type: synthetic, task: classification, num_classes: 100, image_size: 32, length: 4096}",
+                "data.val.dataset={type: synthetic, task: classification, num_classes: 100, image_size: 32, length: 8, split: val}",
+                "model.num_classes=100",
+            ])
+            // One full validation (it builds the model); the others share every base but the model's.
+            if v == "t" { try validate(e, options: ValidationOptions(decodeLabels: false)) } else { _ = try e.dataset("train") }
+            let t = e.config.train
+            XCTAssertEqual(t.iterationsPerEpoch, 4, "⌊4096 / 1024⌋")
+            XCTAssertEqual(t.iterations, 1200, "300 epochs × 4")
+            XCTAssertEqual(t.optimizer.typeName, "adamw")
+            XCTAssertEqual(t.optimizer.lr, 6e-3)
+            XCTAssertEqual(t.schedule.typeName, "cosine")
+            XCTAssertEqual(t.schedule.warmup.iterations, 80, "20 epochs × 4")
+            XCTAssertEqual(t.ema?.decay, 0.9995)
+            XCTAssertEqual(t.mixing?.mix.labelSmoothing, 0.1)
+            XCTAssertEqual(e.root.node(at: ["data", "train", "pipeline"])?.elements?.count, 4, "RRC, flip, RandAugment, normalize: no random erasing")
+            XCTAssertEqual(e.config.model.node(at: ["backbone", "variant"])?.scalar, v)
+        }
+    }
+
     /// Epochs → iterations, timm's per-epoch step decay, warm-up in epochs, EMA evaluated and
     /// checkpointed beside the raw weights, mixing trained, and an exact resume with the EMA.
     func testEpochScheduleEMAAndResume() throws {
