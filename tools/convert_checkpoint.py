@@ -25,6 +25,7 @@ are empty and only layouts change):
 | seaformer | fudan-zvg/SeaFormer cls (timm) and seg (mmseg)    | none    |
 | mit       | NVlabs/SegFormer (mmseg 0.x naming: patch_embed1, block1.0.attn.q, ...) | none |
 | pvtv2     | whai362/PVT v2 (patch_embed1.proj, block1.0.attn.sr, ...) | none |
+| s2aformer | no official release; the names of tools/reference/s2aformer_ref.py (stem.0.conv, block1.0.attn.q, ...) | none |
 
 Needs torch and h5py (`python3 -m pip install torch h5py`). Exit status 2 with one line on
 stderr for every user error (missing file, unknown family, no EMA weights, not a checkpoint).
@@ -37,6 +38,7 @@ FAMILIES = {
     'seaformer': [],
     'mit': [],
     'pvtv2': [],
+    's2aformer': [],
 }
 
 WRAPPERS_MODEL = ('state_dict', 'model', 'module')

@@ -75,6 +75,6 @@ final class ConversionTests: XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         let r = try runPython(["tools/convert_checkpoint.py", "to-vitlab", "/nonexistent.pth", dir.appendingPathComponent("x.h5").path, "--family", "segformr"], in: dir)
         XCTAssertEqual(r.status, 2)
-        XCTAssertEqual(r.stderr, "convert_checkpoint: unknown family 'segformr'; known: seaformer, mit, pvtv2\n")
+        XCTAssertEqual(r.stderr, "convert_checkpoint: unknown family 'segformr'; known: seaformer, mit, pvtv2, s2aformer\n")
     }
 }
