@@ -14,7 +14,7 @@ struct RunExp: ParsableCommand {
         abstract: "Train, evaluate and inspect ViTLab experiments described in YAML.",
         discussion: "Start with: runexp run experiments/quickstart.yaml   (docs/getting-started.md)",
         version: ViTLabVersion.string,
-        subcommands: [Run.self, Eval.self, Info.self, Validate.self, List.self, Sweep.self])
+        subcommands: [Run.self, Eval.self, Info.self, Validate.self, List.self, Sweep.self, Table.self])
 }
 
 /// Options every subcommand that reads an experiment shares.
