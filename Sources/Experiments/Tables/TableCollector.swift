@@ -45,7 +45,7 @@ public struct TableCollector {
                 var task: String?
                 if needsCost {
                     let paperExperiment = try TablePlan(spec: spec, profile: "paper").experiment(of: row)
-                    let c = try cost.cost(of: paperExperiment, inputSize: spec.inputSize)
+                    let c = try cost.cost(of: paperExperiment, inputSize: row.inputSize)
                     task = c.task
                     for col in spec.columns {
                         guard case .cost(let m) = col.source else { continue }

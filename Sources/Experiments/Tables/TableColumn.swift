@@ -48,6 +48,8 @@ public enum TableColumns {
             "top-5 accuracy in %, classification")
         add(TableColumn(id: "latency", header: "Latency(ms)", source: .paperOnly, scale: 1, digits: 0),
             "on-device latency in ms; ViTLab does not measure it (ARM phone), the paper's value is shown")
+        add(TableColumn(id: "miou_test", header: "mIoU(test)", source: .paperOnly, scale: 1, digits: 1),
+            "test-server mIoU (no public labels to score locally); the paper's value is shown")
         return r
     }()
 

@@ -15,6 +15,10 @@ public struct TableRow {
     public var overrides: [String]
     /// Column id → the paper's printed value (missing when the paper printed `-`).
     public var paper: [String: Double]
+    /// Column id → decimals the paper printed (`1.7` → 1): the precision "equals the paper" is judged at.
+    public var paperDigits: [String: Int]
+    /// H, W of this row's params/FLOPs trace when it differs from the table's (Cityscapes h/f rows).
+    public var inputSize: [Int]
     public var reproducible: Bool
     public var reason: String?
     public var location: SourceLocation
@@ -28,7 +32,7 @@ public struct TableRow {
 /// output_dir: runs/tables                    # default runs/tables
 /// seeds: [0]                                 # every row once per seed (mean ± std over them)
 /// select: best                               # best | last evaluation of each run
-/// input_size: [512, 512]                     # H, W of the params/FLOPs trace (paper convention)
+/// input_size: [512, 512]                     # H, W of the params/FLOPs trace (paper convention); rows may override
 /// profiles: {proxy: ../../_base_/profiles/proxy.yaml}   # `paper` is the experiments as written
 /// columns: [params, flops, miou]
 /// rows:
@@ -52,7 +56,7 @@ public struct TableSpec {
     public let rows: [TableRow]
 
     static let keys = ["name", "title", "output_dir", "seeds", "select", "input_size", "profiles", "columns", "rows"]
-    static let rowKeys = ["id", "label", "experiment", "set", "paper", "reproducible", "reason"]
+    static let rowKeys = ["id", "label", "experiment", "set", "paper", "input_size", "reproducible", "reason"]
 
     public static func load(file: String) throws -> TableSpec {
         let root = try ConfigLoader.load(file: file)
@@ -150,6 +154,7 @@ public struct TableSpec {
                 overrides = entries.map { "\($0.key)=\(overrideValueText($0.value))" }
             }
             var paper: [String: Double] = [:]
+            var paperDigits: [String: Int] = [:]
             if let p = item["paper"] {
                 guard let entries = p.entries else { throw r.mismatch(p, "\(kp).paper", "a mapping of column → the paper's value") }
                 for e in entries {
@@ -161,11 +166,16 @@ public struct TableSpec {
                     if e.value.isNull { continue }
                     guard let s = e.value.scalar, let v = Double(s) else { throw r.mismatch(e.value, "\(kp).paper.\(e.key)", "a number or null") }
                     paper[e.key] = v
+                    paperDigits[e.key] = s.firstIndex(of: ".").map { s.distance(from: s.index(after: $0), to: s.endIndex) } ?? 0
                 }
             }
             let label = try r.string(item, "label", keyPath: "\(kp).label") ?? id
-            rows.append(TableRow(id: id, label: label, experiment: experiment, overrides: overrides, paper: paper,
-                                 reproducible: reproducible, reason: reason, location: item.location))
+            let rowInput = try r.intList(item, "input_size", keyPath: "\(kp).input_size") ?? inputSize
+            guard rowInput.count == 2, rowInput.allSatisfy({ $0 > 0 }) else {
+                throw ConfigError(.invalidValue, at: item["input_size"]?.location, keyPath: "\(kp).input_size", message: "input_size must be [H, W] with positive integers")
+            }
+            rows.append(TableRow(id: id, label: label, experiment: experiment, overrides: overrides, paper: paper, paperDigits: paperDigits,
+                                 inputSize: rowInput, reproducible: reproducible, reason: reason, location: item.location))
         }
         self.rows = rows
     }
