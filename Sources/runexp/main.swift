@@ -158,6 +158,11 @@ struct Eval: ParsableCommand {
             }
             if interactive { print("\r\u{1B}[2K", terminator: "") }
             print(result.table())
+            // Kept beside the run (tables read these files, never this stdout).
+            let files = EvaluationFiles(run: RunDirectory(runDir), checkpoint: file)
+            let stem = file.deletingPathExtension().lastPathComponent
+            try files.write(result, checkpoint: file, iteration: stem.hasPrefix("iter_") ? Int(stem.dropFirst(5)) : nil)
+            print("\nresults: \(files.h5.path) (+ .json, _per_class.csv)")
             if savePredictions > 0 { print("\npredictions: \(predictions.path)  (NNNN_image.png, NNNN_pred.png, NNNN_label.png)") }
         }
     }

@@ -25,8 +25,14 @@ public struct TableAggregate: Equatable {
 
 /// One cell of a collected table: ours (aggregated, already scaled to the printed unit) and the paper's.
 public struct TableCell: Equatable {
+    public init(ours: TableAggregate?, paper: Double?, paperDigits: Int? = nil) {
+        self.ours = ours; self.paper = paper; self.paperDigits = paperDigits
+    }
+
     public var ours: TableAggregate?
     public var paper: Double?
+    /// Decimals the paper printed (the paper column shows its value as printed).
+    public var paperDigits: Int?
     /// ours − paper, when both exist.
     public var delta: Double? {
         guard let ours, let paper else { return nil }

@@ -38,7 +38,7 @@ public struct TableCollector {
         var rows: [TableResult.Row] = []
         for row in spec.rows {
             var cells: [String: TableCell] = [:]
-            for c in spec.columns { cells[c.id] = TableCell(ours: nil, paper: row.paper[c.id]) }
+            for c in spec.columns { cells[c.id] = TableCell(ours: nil, paper: row.paper[c.id], paperDigits: row.paperDigits[c.id]) }
             var note = row.reproducible ? nil : "not reproducible: \(row.reason ?? "")"
             if row.reproducible {
                 let needsCost = spec.columns.contains { if case .cost = $0.source { return true } else { return false } }

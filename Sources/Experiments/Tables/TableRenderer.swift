@@ -43,7 +43,7 @@ public enum TableRenderer {
             for c in t.columns {
                 let cell = r.cells[c.id]
                 cells.append(ours(cell?.ours, c.digits) ?? "—")
-                cells.append(cell?.paper.map { number($0, c.digits) } ?? "—")
+                cells.append(cell?.paper.map { number($0, cell?.paperDigits ?? c.digits) } ?? "—")
                 cells.append(cell?.delta.map { signed($0, c.digits) } ?? "—")
             }
             cells.append(r.note ?? "")
@@ -67,7 +67,7 @@ public enum TableRenderer {
                 let cell = r.cells[c.id]
                 let a = cell?.ours
                 f += [a.map { number($0.mean, c.digits + 2) } ?? "", a?.std.map { number($0, c.digits + 2) } ?? "", a.map { String($0.n) } ?? "0",
-                      cell?.paper.map { number($0, c.digits) } ?? "", cell?.delta.map { number($0, c.digits + 2) } ?? ""]
+                      cell?.paper.map { number($0, cell?.paperDigits ?? c.digits) } ?? "", cell?.delta.map { number($0, c.digits + 2) } ?? ""]
             }
             f.append(r.note ?? "")
             lines.append(f.map(csvField).joined(separator: ","))
@@ -98,7 +98,7 @@ public enum TableRenderer {
             for c in t.columns {
                 let cell = r.cells[c.id]
                 cells.append(ours(cell?.ours, c.digits, pm: "$\\pm$") ?? "--")
-                cells.append(cell?.paper.map { number($0, c.digits) } ?? "--")
+                cells.append(cell?.paper.map { number($0, cell?.paperDigits ?? c.digits) } ?? "--")
                 cells.append(cell?.delta.map { signed($0, c.digits) } ?? "--")
             }
             lines.append(cells.joined(separator: " & ") + " \\\\")
