@@ -45,7 +45,8 @@ struct Table: ParsableCommand {
         try reporting {
             let table = try TableSpec.load(file: spec)
             let plan = try TablePlan(spec: table, profile: profile)
-            try plan.validate()
+            // Running needs every row's data; collecting only needs the configs and models.
+            try plan.validate(full: runMissing)
             var failed = false
             if runMissing {
                 // Progress goes to stderr so `--format json > t.json` stays clean.

@@ -67,11 +67,11 @@ final class TableSpecTests: XCTestCase {
         XCTAssertTrue(unknownColumn.contains("t.yaml:1:19 (columns.1): unknown table column 'mIoU'; did you mean 'miou'?"), unknownColumn)
 
         let missingFile = try error("columns: [miou]\nrows:\n  - {id: a, experiment: nope.yaml}\n")
-        XCTAssertTrue(missingFile.contains("t.yaml:3:26 (rows.0.experiment): the experiment file"), missingFile)
+        XCTAssertTrue(missingFile.contains("t.yaml:3:25 (rows.0.experiment): the experiment file"), missingFile)
         XCTAssertTrue(missingFile.contains("nope.yaml does not exist. Experiment paths are relative to the table file"), missingFile)
 
         let notAColumn = try error("columns: [miou]\nrows:\n  - {id: a, experiment: exp.yaml, paper: {top1: 3}}\n")
-        XCTAssertTrue(notAColumn.contains("t.yaml:3:44 (rows.0.paper.top1): 'top1' is not a column of this table. Columns: miou"), notAColumn)
+        XCTAssertTrue(notAColumn.contains("t.yaml:3:43 (rows.0.paper.top1): 'top1' is not a column of this table. Columns: miou"), notAColumn)
 
         let noReason = try error("columns: [miou]\nrows:\n  - {id: a, reproducible: false}\n")
         XCTAssertTrue(noReason.contains("(rows.0.reason): a row with reproducible: false needs the reason"), noReason)

@@ -44,7 +44,7 @@ public struct TableCollector {
                 let needsCost = spec.columns.contains { if case .cost = $0.source { return true } else { return false } }
                 var task: String?
                 if needsCost {
-                    let paperExperiment = try TablePlan(spec: spec, profile: "paper").experiment(of: row)
+                    let paperExperiment = try TablePlan(spec: spec, profile: "paper").modelExperiment(of: row)
                     let c = try cost.cost(of: paperExperiment, inputSize: row.inputSize)
                     task = c.task
                     for col in spec.columns {

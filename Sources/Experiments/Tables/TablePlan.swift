@@ -57,9 +57,36 @@ public struct TablePlan {
         }
     }
 
-    /// Decodes every reproducible row's experiment at this profile (no model is built).
-    public func validate() throws {
-        for row in spec.rows where row.reproducible { _ = try experiment(of: row) }
+    /// The row's model alone as an experiment (its `model:` node at this profile with a stub
+    /// schedule), for params/FLOPs: the model is built by the same builders a run uses, but the
+    /// dataset is not opened (a classifier's epoch schedule needs ImageNet's size otherwise),
+    /// so costs are available on a machine without the paper's data.
+    public func modelExperiment(of row: TableRow) throws -> Experiment {
+        guard let file = row.experiment else {
+            throw TableError.row(id: row.id, location: row.location, underlying: "not reproducible: \(row.reason ?? "")")
+        }
+        do {
+            let root = try ConfigLoader.load(file: file.path, overrides: overrides(of: row))
+            guard let model = root["model"] else {
+                throw ConfigError(.missingKey, at: root.location, keyPath: "model", message: "the experiment has no model")
+            }
+            let stub = try ConfigLoader.load(yaml: "name: table_cost\ndata: {train: {dataset: {type: synthetic}}}\ntrain: {iterations: 1, optimizer: {type: adamw, lr: 1.0e-3}}\n", name: "<table cost stub>")
+            var entries = [ConfigNode.Entry(key: "model", keyLocation: model.location, value: model)]
+            entries += stub.entries ?? []
+            if let seed = root["seed"] { entries.append(ConfigNode.Entry(key: "seed", keyLocation: seed.location, value: seed)) }
+            return try Experiment(root: ConfigNode(.mapping(entries), at: root.location))
+        } catch {
+            throw TableError.row(id: row.id, location: row.location, underlying: "\(error)")
+        }
+    }
+
+    /// Checks every reproducible row cheaply (no model is built): with `full`, the whole
+    /// experiment decodes at this profile (what a run needs: data included); otherwise the
+    /// configs merge and each row's model section decodes (what collecting needs).
+    public func validate(full: Bool = true) throws {
+        for row in spec.rows where row.reproducible {
+            if full { _ = try experiment(of: row) } else { _ = try modelExperiment(of: row) }
+        }
     }
 
     /// The one-point-per-seed sweep of a row.
