@@ -11,7 +11,10 @@ final class TableRunTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         // Toy scale as the sweep tests use it: 64x64, 4 iterations, evaluations at 2 and 4.
         try """
-            train: {iterations: 4, batch_size: 2, log_interval: 1, schedule: {warmup: {iterations: 1}}}
+            train.iterations: 4
+            train.batch_size: 2
+            train.log_interval: 1
+            train.schedule.warmup.iterations: 1
             data.train.dataset: {type: synthetic, num_classes: 6, image_size: 64, length: 16, split: train}
             data.train.workers: 1
             data.val.dataset: {type: synthetic, num_classes: 6, image_size: 64, length: 4, split: val}
@@ -39,7 +42,7 @@ final class TableRunTests: XCTestCase {
         XCTAssertTrue(before.stdout.contains("quick,SeaFormer-T quickstart,1.6533,,1,,,,,0,35.0,,,,0,,,,,0,,,no runs at profile toy yet")
                       || before.stdout.contains("quick,SeaFormer-T quickstart,1.6534,,1,,,,,0,35.0,,,,0,,,,,0,,,no runs at profile toy yet"), before.stdout)
 
-        let ran = try SweepTestSupport.runexp(["table", "t.yaml", "--profile", "toy", "--run", "--format", "json", "--output", "t.json"], in: dir)
+        let ran = try SweepTestSupport.runexp(["table", "t.yaml", "--profile", "toy", "--run", "--jobs", "2", "--format", "json", "--output", "t.json"], in: dir)
         XCTAssertEqual(ran.status, 0, ran.stderr)
         XCTAssertTrue(ran.stderr.contains("sweep quick: 2 done"), ran.stderr)
 
