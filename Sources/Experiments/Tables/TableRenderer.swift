@@ -21,7 +21,9 @@ public enum TableRenderer {
 
     static func signed(_ v: Double, _ digits: Int) -> String {
         let s = number(v, digits)
-        return v >= 0 && !s.hasPrefix("-") ? "+" + s : s
+        // A difference that rounds to zero prints as +0.00, not -0.00.
+        if s.hasPrefix("-") && s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { return "+" + s.dropFirst() }
+        return s.hasPrefix("-") ? s : "+" + s
     }
 
     /// `35.80 ± 0.12 (n=3)`, `35.8`, or nil.
