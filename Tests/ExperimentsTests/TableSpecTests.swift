@@ -89,6 +89,15 @@ final class TableSpecTests: XCTestCase {
         XCTAssertTrue(columnKey.contains("columns.0.heading"), columnKey)
     }
 
+    func testARowWhoseTaskProducesNoMetricColumnIsAnError() throws {
+        let quickstart = repoRoot.appendingPathComponent("experiments/quickstart.yaml").path
+        let spec = try TableSpec.load(file: try write("input_size: [64, 64]\ncolumns: [params, top1]\nrows:\n  - {id: seg, experiment: \(quickstart)}\n"))
+        let collector = TableCollector(plan: try TablePlan(spec: spec, profile: "paper"), cost: TableCost())
+        XCTAssertThrowsError(try collector.collect()) { e in
+            XCTAssertTrue("\(e)".hasSuffix("t.yaml:4:5 (row seg): the row's model is a segmentation model, which produces none of the table's metric columns (top1)"), "\(e)")
+        }
+    }
+
     func testAggregationMeanSampleStdAndMissing() {
         let a = TableAggregate([35.0, 36.0, 37.0])!
         XCTAssertEqual(a.mean, 36.0, accuracy: 1e-12)

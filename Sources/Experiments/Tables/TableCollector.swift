@@ -53,6 +53,14 @@ public struct TableCollector {
                         cells[col.id]?.ours = TableAggregate([v])
                     }
                 }
+                if let task {
+                    let metricColumns = spec.columns.compactMap { c -> (String, String)? in
+                        if case .metric(_, let t) = c.source { return (c.id, t.rawValue) } else { return nil }
+                    }
+                    if !metricColumns.isEmpty && !metricColumns.contains(where: { $0.1 == task }) {
+                        throw TableError.metricNotProduced(id: row.id, location: row.location, task: task, columns: metricColumns.map(\.0))
+                    }
+                }
                 var perSeed: [[String: Double]] = []
                 for seed in spec.seeds {
                     if let e = try Self.evaluation(in: plan.runDirectory(row: row, seed: seed), select: spec.select, primary: primary) { perSeed.append(e) }

@@ -117,11 +117,16 @@ public enum TableError: Error, CustomStringConvertible, Equatable {
     /// A row's experiment does not load at this profile (the row's position, then the cause).
     case row(id: String, location: SourceLocation, underlying: String)
     case metricsUnreadable(path: String, reason: String)
+    /// A row whose model's task produces none of the table's metric columns (a classifier in
+    /// an mIoU table): a spec mistake, not a missing run.
+    case metricNotProduced(id: String, location: SourceLocation, task: String, columns: [String])
 
     public var description: String {
         switch self {
         case let .row(id, loc, underlying): return "\(loc) (row \(id)): \(underlying)"
         case let .metricsUnreadable(path, reason): return "\(path): cannot read the run's results: \(reason)"
+        case let .metricNotProduced(id, loc, task, columns):
+            return "\(loc) (row \(id)): the row's model is a \(task) model, which produces none of the table's metric columns (\(columns.joined(separator: ", ")))"
         }
     }
 }
