@@ -23,10 +23,11 @@ def points(table, x, y, side):
             continue
         key = "mean" if side == "ours" else "paper"
         vx, vy = cx.get(key), cy.get(key)
-        # A cost column has no "ours" per run; ours' x falls back to the paper's only when
-        # the table has no ours for it (latency is paper-only).
-        if side == "ours" and vx is None:
-            vx = cx.get("paper")
+        # The x of one side falls back to the other's when it has none: ours has no latency
+        # (paper only), and a paper table that printed no FLOPs (Table 11) still places its
+        # points at the FLOPs ViTLab counted for the same model.
+        if vx is None:
+            vx = cx.get("paper" if side == "ours" else "mean")
         if vx is None or vy is None:
             continue
         out.append((row["id"], row["label"], float(vx), float(vy)))
