@@ -80,6 +80,7 @@ def main(argv=None):
             print(f"{side} {p[0]} {p[2]:g} {p[3]:g}")
             ax.annotate(p[1], (p[2], p[3]), fontsize=6, xytext=(3, 3), textcoords="offset points")
         print(f"{side} pareto: {' '.join(p[0] for p in front)}")
+    ax.ticklabel_format(axis="x", useOffset=False)  # near-equal costs (Table 11) otherwise print as an offset
     ax.set_xlabel(headers[a.x])
     ax.set_ylabel(headers[a.y])
     ax.set_title(table["title"], fontsize=9)
