@@ -14,7 +14,7 @@ struct RunExp: ParsableCommand {
         abstract: "Train, evaluate and inspect ViTLab experiments described in YAML.",
         discussion: "Start with: runexp run experiments/quickstart.yaml   (docs/getting-started.md)",
         version: ViTLabVersion.string,
-        subcommands: [Run.self, Eval.self, Info.self, Validate.self, List.self, Sweep.self])
+        subcommands: [Run.self, Eval.self, Info.self, Validate.self, List.self, Sweep.self, Table.self])
 }
 
 /// Options every subcommand that reads an experiment shares.
@@ -158,6 +158,11 @@ struct Eval: ParsableCommand {
             }
             if interactive { print("\r\u{1B}[2K", terminator: "") }
             print(result.table())
+            // Kept beside the run (tables read these files, never this stdout).
+            let files = EvaluationFiles(run: RunDirectory(runDir), checkpoint: file)
+            let stem = file.deletingPathExtension().lastPathComponent
+            try files.write(result, checkpoint: file, iteration: stem.hasPrefix("iter_") ? Int(stem.dropFirst(5)) : nil)
+            print("\nresults: \(files.h5.path) (+ .json, _per_class.csv)")
             if savePredictions > 0 { print("\npredictions: \(predictions.path)  (NNNN_image.png, NNNN_pred.png, NNNN_label.png)") }
         }
     }

@@ -81,6 +81,12 @@ final class RunexpCLITests: XCTestCase {
         XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
         XCTAssertTrue(evaluated.stdout.contains("class"), evaluated.stdout)
         XCTAssertTrue(evaluated.stdout.contains("background"), evaluated.stdout)
+        // The printed results are also kept in the run: eval/iter_12.h5, .json, _per_class.csv.
+        let kept = try EvaluationFiles.readMetrics(run.url.appendingPathComponent("eval/iter_12.h5"))
+        XCTAssertEqual(kept.classNames.first, "background")
+        XCTAssertTrue(evaluated.stdout.contains(String(format: "%.2f", kept.metrics["mIoU"]! * 100)), evaluated.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.url.appendingPathComponent("eval/iter_12.json").path))
+        XCTAssertTrue(try String(contentsOf: run.url.appendingPathComponent("eval/iter_12_per_class.csv"), encoding: .utf8).hasPrefix("class,acc,iou\nbackground,"))
         let predictions = run.predictions.appendingPathComponent("iter_12")
         for i in 0..<3 {
             for kind in ["image", "pred", "label"] {

@@ -1,0 +1,87 @@
+import ConfigCore
+import Foundation
+import ModelZoo
+
+/// One column of a table: where its value comes from and how it prints.
+public struct TableColumn: Equatable {
+    /// What a column reads.
+    public enum Source: Equatable {
+        /// Counted from the model built by the row's experiment at the table's input size.
+        case cost(CostMeasure)
+        /// An evaluation metric (as metrics.h5 / eval files store it, a fraction), for one task.
+        case metric(name: String, task: ModelTask)
+        /// A number ViTLab does not measure (on-device latency): the paper's value only; ours is missing.
+        case paperOnly
+    }
+
+    public enum CostMeasure: String, Equatable { case params, flops }
+
+    /// The column type and the key the rows' `paper:` values use.
+    public let id: String
+    public var header: String
+    public let source: Source
+    /// Stored value × scale = printed value (params in M: 1e-6; FLOPs in G: 1e-9; metrics in %: 100).
+    public let scale: Double
+    /// Decimals printed when the paper's value does not fix the precision.
+    public var digits: Int
+}
+
+/// The column types a table may list: `columns: [params, flops, miou]` or mappings with
+/// `{type: miou, header: "mIoU (val)", digits: 2}`.
+public enum TableColumns {
+    public static let registry: Registry<Void, TableColumn> = {
+        let r = Registry<Void, TableColumn>(kind: "table column")
+        func add(_ column: TableColumn, _ summary: String) {
+            r.register(column.id, summary: summary) { decoder, _ in try customised(column, decoder) }
+        }
+        add(TableColumn(id: "params", header: "Params(M)", source: .cost(.params), scale: 1e-6, digits: 2),
+            "trainable parameters of the built model, in millions")
+        add(TableColumn(id: "flops", header: "FLOPs(G)", source: .cost(.flops), scale: 1e-9, digits: 2),
+            "mmcv get_model_complexity_info FLOPs at input_size, in G (the SeaFormer paper's convention)")
+        add(TableColumn(id: "miou", header: "mIoU", source: .metric(name: "mIoU", task: .segmentation), scale: 100, digits: 1),
+            "mean IoU in %, segmentation")
+        add(TableColumn(id: "macc", header: "mAcc", source: .metric(name: "mAcc", task: .segmentation), scale: 100, digits: 1),
+            "mean class accuracy in %, segmentation")
+        add(TableColumn(id: "top1", header: "Top-1", source: .metric(name: "top1", task: .classification), scale: 100, digits: 1),
+            "top-1 accuracy in %, classification")
+        add(TableColumn(id: "top5", header: "Top-5", source: .metric(name: "top5", task: .classification), scale: 100, digits: 1),
+            "top-5 accuracy in %, classification")
+        add(TableColumn(id: "latency", header: "Latency(ms)", source: .paperOnly, scale: 1, digits: 0),
+            "on-device latency in ms; ViTLab does not measure it (ARM phone), the paper's value is shown")
+        add(TableColumn(id: "miou_test", header: "mIoU(test)", source: .paperOnly, scale: 1, digits: 1),
+            "test-server mIoU (no public labels to score locally); the paper's value is shown")
+        return r
+    }()
+
+    struct Options: Decodable {
+        var type: String?
+        var header: String?
+        var digits: Int?
+    }
+
+    static func customised(_ column: TableColumn, _ decoder: Decoder) throws -> TableColumn {
+        // A bare name (`miou`) is a scalar with no options.
+        guard (try? decoder.container(keyedBy: AnyConfigKey.self)) != nil else { return column }
+        let o = try Options(from: decoder)
+        var c = column
+        if let h = o.header { c.header = h }
+        if let d = o.digits { c.digits = d }
+        return c
+    }
+
+    /// Decodes `columns.<i>`: a type name or a mapping with `type:`; unknown types and keys are
+    /// located errors that list what is allowed.
+    static func decode(_ node: ConfigNode, keyPath: String) throws -> TableColumn {
+        let path = keyPath.split(separator: ".").map(String.init)
+        return try ConfigDecoder(node, at: path).with { decoder in
+            if let name = node.scalar, !node.isNull {
+                guard registry.contains(name) else {
+                    throw ConfigError(.unknownName, at: node.location, keyPath: keyPath, message: "unknown table column '\(name)'",
+                                      suggestion: nearestName(to: name, in: registry.names), remedy: "columns: \(registry.names.joined(separator: ", "))")
+                }
+                return try registry.build(name, from: decoder, ())
+            }
+            return try registry.build(from: decoder, ())
+        }
+    }
+}
