@@ -195,6 +195,32 @@ final class DatasetLoaderTests: XCTestCase {
         assertDataError(["coco_stuff", r.appendingPathComponent("images/val2017").path]) { try COCOStuffDataset(root: r, split: "val") }
     }
 
+    /// The 10k release (SeaFormer's Table 5) after mmseg's converter: train2014/test2014 folders,
+    /// train ids 1…171 with 0 unlabelled, read with reduce_zero_label; val means test.
+    func testCOCOStuff10kReducesZeroLabel() throws {
+        let r = root("coco10k").appendingPathComponent("coco_stuff10k")
+        try F.cocoStuff(r, split: "train2014", [("COCO_train2014_000000000077", 0, F.label([0, 1, 171, 255], fill: 5), true)])
+        try F.cocoStuff(r, split: "test2014", [
+            ("COCO_train2014_000000000049", 1, F.label([2], fill: 0), true),
+            ("COCO_train2014_000000000139", 2, F.label([172], fill: 1), true),
+        ])
+        // The root may be the folder above coco_stuff10k/, as with 164k.
+        let train = try COCOStuffDataset(root: r.deletingLastPathComponent(), split: "train")
+        XCTAssertEqual(train.count, 1)
+        XCTAssertEqual(Array(try train.load(0).label!.values[0..<5]), [255, 0, 170, 255, 4])
+        let test = try COCOStuffDataset(root: r, split: "val")
+        XCTAssertEqual(test.count, 2)
+        XCTAssertEqual(try COCOStuffDataset(root: r, split: "test2014").count, 2)
+        XCTAssertEqual(Array(try test.load(0).label!.values[0..<2]), [1, 255])
+        assertDataError(["172", "COCO_train2014_000000000139_labelTrainIds.png"]) { try test.load(1) }
+        assertDataError(["'train2017' is not a split of COCO-Stuff 10k", "Use train or test (train2014 / test2014)"]) { try COCOStuffDataset(root: r, split: "train2017") }
+        // A raw .mat-era label is not read: the converter's PNG is asked for by path.
+        try F.writeImage(3, to: r.appendingPathComponent("images/train2014/COCO_train2014_000000000241.jpg"))
+        assertDataError([r.appendingPathComponent("annotations/train2014/COCO_train2014_000000000241_labelTrainIds.png").path, "coco_stuff10k.py"]) {
+            try COCOStuffDataset(root: r, split: "train")
+        }
+    }
+
     // MARK: NYUv2
 
     /// Split file listing 1-based indices.
