@@ -48,7 +48,9 @@ public final class CrossFeatureAttention: Layer {
     public let temperature: Tensor
     public let heads: Int, qkvDim: Int
     public let referenceGrid: (Int, Int)?
-    public let normAxis: XFANormAxis, evaluation: XFAEvaluation
+    public let normAxis: XFANormAxis
+    /// Switchable after construction: both orders use the same parameters.
+    public var evaluation: XFAEvaluation
 
     public init(dim: Int, qkvDim: Int, heads: Int = 1, context: XFAContext = .learned, referenceGrid: (Int, Int)? = nil,
                 normAxis: XFANormAxis = .feature, evaluation: XFAEvaluation = .map, generator: RandomGenerator = .global) {
