@@ -9,69 +9,91 @@ import TensorEngine
 /// adds); the cost trace's `macs` counts convs, linears and matmuls only, so the classifier
 /// rows subtract that term. Interpolations count in neither.
 final class XFormerModelTests: XCTestCase {
-    func classifier(attention: any AttentionConfig = XFAConfig(), squeeze: SqueezeWidth = .cinQuarter, size: (Int, Int) = (224, 224),
-                    classes: Int = 1000, dropout: Float = 0.1) -> XFormerClassifier {
-        var a = XFormerArchitecture()
-        a.squeeze = squeeze
-        a.dropout = dropout
-        return XFormerClassifier(backbone: XFormerBackbone(architecture: a, attention: attention, imageSize: size), numClasses: classes)
-    }
-
-    func segmentor(size: (Int, Int), classes: Int = 19) throws -> EncoderDecoder {
-        let backbone = XFormerBackbone(imageSize: size)
-        let head = AllMLPHead(inChannels: backbone.outChannels, embedDim: 256, numClasses: classes, projection: .convModule)
-        return try EncoderDecoder(backbone: backbone, head: head, numClasses: classes)
-    }
+    /// Building the 5.5 M-parameter model dominates a debug run (≈4 s, mostly initialisation),
+    /// so the tests share one; the variants are counted by building only the modules that differ.
+    nonisolated(unsafe) static let shared = XFormerClassifier(backbone: XFormerBackbone())
 
     func parameters(_ m: Module, under prefix: String) -> Int {
         m.namedParameters().filter { $0.0.hasPrefix(prefix + ".") }.reduce(0) { $0 + $1.1.count }
     }
 
-    /// §5.2: totals, the stage breakdown, the MHSA variant, 4-head XFA, the SE widths and the
-    /// SegFormer segmentor (§2.1) at the Cityscapes sizes: all without a forward pass.
+    /// The modules of `backbone` of one kind (every MV3 block, every attention slot).
+    func modules<T>(_ m: Module, _ type: T.Type) -> [Module] { m.namedModules().map(\.1).filter { $0 is T } }
+    func count(_ ms: [Module]) -> Int { ms.reduce(0) { $0 + $1.parameterCount } }
+
+    /// The attention layers a config builds for XFormer's 2 + 3 + 4 slots at `size`.
+    func attentionLayers(_ config: any AttentionConfig, size: (Int, Int)) -> [Module] {
+        let a = XFormerArchitecture()
+        return zip(a.attentionShapes(imageSize: size), a.depths).flatMap { shape, depth in (0..<depth).map { _ in config.build(shape) as Module } }
+    }
+
+    /// §5.2: totals and the stage breakdown of the full model; the MHSA variant, 4-head XFA, the
+    /// 256 grid, the SE widths and the SegFormer segmentor (§2.1) at the Cityscapes sizes by
+    /// swapping the parameters of the modules that differ (each built as the backbone builds it).
     func testParameterCountsEqualTheCounter() throws {
-        let model = classifier()
+        let model = Self.shared
         XCTAssertEqual(model.parameterCount, 5_456_272, "XFormer @224")
         let stages = ["conv_1": 464, "layer_1": 4_548, "layer_2": 105_640, "layer_3": 610_234, "layer_4": 1_272_238,
                       "layer_5": 2_718_468, "conv_1x1_exp": 103_680, "classifier": 641_000]
         for (prefix, count) in stages { XCTAssertEqual(parameters(model, under: prefix), count, prefix) }
         let xfaOwn = model.namedParameters().filter { [".w_f", ".w_c", ".temperature"].contains(where: $0.0.hasSuffix) }
         XCTAssertEqual(xfaOwn.reduce(0) { $0 + $1.1.count }, 603 + 864 + 9, "w_c + w_f + λ @224")
-        XCTAssertEqual(classifier(size: (256, 256)).parameterCount, 5_456_437, "@256: w_c follows N")
-        XCTAssertEqual(classifier(attention: MHSAConfig()).parameterCount, 5_454_796, "XFormer-MHSA (§1.7)")
-        XCTAssertEqual(classifier(attention: XFAConfig(heads: 4)).parameterCount, 5_456_299, "XFA with 4 heads (A6)")
-        let se: [(SqueezeWidth, Int)] = [(.none, 5_375_964), (.hiddenQuarter, 5_691_628), (.hiddenEighth, 5_534_724), (.cinQuarter, 5_456_272)]
-        for (width, count) in se where width != .cinQuarter { XCTAssertEqual(classifier(squeeze: width).parameterCount, count, "SE \(width)") }
-        XCTAssertEqual(try segmentor(size: (1024, 2048)).parameterCount, 5_346_400, "SegFormer head @1024×2048")
-        XCTAssertEqual(try segmentor(size: (1024, 1024)).parameterCount, 5_334_112, "SegFormer head @1024² (Table 5: 5.3 M)")
+
+        let xfa = count(modules(model, CrossFeatureAttention.self))
+        XCTAssertEqual(xfa, count(attentionLayers(XFAConfig(), size: (224, 224))))
+        let rest = model.parameterCount - xfa
+        XCTAssertEqual(rest + count(attentionLayers(XFAConfig(), size: (256, 256))), 5_456_437, "@256: w_c follows N")
+        XCTAssertEqual(rest + count(attentionLayers(MHSAConfig(), size: (224, 224))), 5_454_796, "XFormer-MHSA (§1.7)")
+        XCTAssertEqual(rest + count(attentionLayers(XFAConfig(heads: 4), size: (224, 224))), 5_456_299, "XFA with 4 heads (A6)")
+
+        let blocks = modules(model, MV3Block.self).map { $0 as! MV3Block }
+        let mv3 = count(blocks)
+        for (width, total) in [(SqueezeWidth.none, 5_375_964), (.hiddenQuarter, 5_691_628), (.hiddenEighth, 5_534_724)] {
+            let swapped = blocks.map { b in
+                MV3Block(b.expand.conv.inChannels, b.reduce.conv.outChannels, stride: b.depthwise.conv.stride.0, squeeze: width) as Module
+            }
+            XCTAssertEqual(model.parameterCount - mv3 + count(swapped), total, "SE \(width)")
+        }
+        let backbone = model.parameterCount - parameters(model, under: "classifier")
+        let head = AllMLPHead(inChannels: [64, 96, 128, 640], embedDim: 256, numClasses: 19, projection: .convModule)
+        for (size, total) in [((1024, 2048), 5_346_400), ((1024, 1024), 5_334_112)] {
+            XCTAssertEqual(backbone - xfa + count(attentionLayers(XFAConfig(), size: size)) + head.parameterCount, total,
+                           "SegFormer head @\(size) (Table 5: 5.3 M)")
+        }
     }
 
-    /// §5.3: 1.319 G MACs @224 in one traced forward (and its attention core), the MHSA and XFA
-    /// models at 64², and the segmentor at 64×128 — the counter's formula at a size cheap in a
-    /// debug build. The 1024×2048 trace (92.53 G) runs with VITLAB_FULL_FLOPS=1.
+    /// §5.3: 1.319 G MACs @224 in one traced forward, its attention core, the model at 64², the
+    /// MHSA core per layer, and the segmentor at 64×128 — the counter's formula at a size cheap
+    /// in a debug build (w_c resampling is neither a MAC nor a parameter change for the trace).
+    /// The 1024×2048 segmentor (92.53 G) is traced with VITLAB_FULL_FLOPS=1.
     func testMACsEqualTheCounter() throws {
-        func trace(_ model: XFormerClassifier, _ size: Int) -> CostTrace {
-            model.eval()
+        let model = Self.shared
+        model.eval()
+        func trace(_ size: Int) -> CostTrace {
             let (logits, t) = CostTrace.trace { model(Tensor.zeros([1, size, size, 3])) }
-            XCTAssertEqual(logits.shape, [1, model.numClasses])
+            XCTAssertEqual(logits.shape, [1, 1000])
             return t
         }
-        let t224 = trace(classifier(), 224)
+        let t224 = trace(224)
         XCTAssertEqual(t224.macs(), 1_319_221_760 - 7 * 7 * 640, "XFormer @224 (1.319 G)")
         XCTAssertEqual(t224.total(.matmulMACs), 23_255_424, "XFA core @224")
-        let mhsa = trace(classifier(attention: MHSAConfig(), size: (64, 64)), 64)
-        XCTAssertEqual(mhsa.macs(), 104_741_888 - 2 * 2 * 640)
-        XCTAssertEqual(mhsa.total(.matmulMACs), 433_152, "MHSA core @64")
-        let xfa = trace(classifier(size: (64, 64)), 64)
-        XCTAssertEqual(xfa.macs(), 106_465_280 - 2 * 2 * 640)
-        XCTAssertEqual(xfa.total(.matmulMACs), 2_156_544)
-
-        var sizes: [((Int, Int), Int, Int)] = [((64, 128), 5_321_920, 361_837_056)]
-        if ProcessInfo.processInfo.environment["VITLAB_FULL_FLOPS"] == "1" { sizes.append(((1024, 2048), 5_346_400, 92_525_707_776)) }
-        for (size, params, macs) in sizes {
-            let seg = try segmentor(size: size)
-            seg.eval()
-            XCTAssertEqual(seg.parameterCount, params)
+        let t64 = trace(64)
+        XCTAssertEqual(t64.macs(), 106_465_280 - 2 * 2 * 640, "XFormer @64")
+        XCTAssertEqual(t64.total(.matmulMACs), 2_156_544)
+        // MHSA core: 2·N²·D per sequence; the model total is the counter's (1.361 G @224).
+        for (n, e) in [(196, 144), (49, 192), (16, 240)] {
+            let mhsa = MHSAConfig().build(AttentionShape(dim: e, keyDim: 24, heads: 4, attnRatio: 1))
+            let side = Int(Double(n).squareRoot())
+            let (_, t) = CostTrace.trace { mhsa(Tensor.zeros([4, side, side, e])) }
+            XCTAssertEqual(t.total(.matmulMACs), 4 * 2 * n * n * 96, "MHSA core, N = \(n)")
+            XCTAssertEqual(t.total(.linearMACs), 4 * n * (e * 288 + 96 * e))
+        }
+        var sizes: [((Int, Int), Int)] = [((64, 128), 361_837_056)]
+        if ProcessInfo.processInfo.environment["VITLAB_FULL_FLOPS"] == "1" { sizes.append(((1024, 2048), 92_525_707_776)) }
+        let head = AllMLPHead(inChannels: [64, 96, 128, 640], embedDim: 256, numClasses: 19, projection: .convModule)
+        let seg = try EncoderDecoder(backbone: model.backbone, head: head, numClasses: 19)
+        seg.eval()
+        for (size, macs) in sizes {
             let (logits, t) = CostTrace.trace { seg.logits(Tensor.zeros([1, size.0, size.1, 3])) }
             XCTAssertEqual(logits.shape, [1, size.0 / 4, size.1 / 4, 19])
             XCTAssertEqual(t.macs(), macs, "segmentor @\(size)")
@@ -88,7 +110,7 @@ final class XFormerModelTests: XCTestCase {
         XCTAssertTrue(a.xfStageSizes(height: 1024, width: 1024).elementsEqual([(128, 128), (64, 64), (32, 32)], by: ==))
         XCTAssertEqual(a.attentionShapes(imageSize: (224, 224)).map { $0.tokenGrid! }, [[14, 14], [7, 7], [4, 4]], "N = 196, 49, 16")
         XCTAssertEqual(a.attentionShapes(imageSize: (256, 256)).map { $0.tokenGrid! }, [[16, 16], [8, 8], [4, 4]])
-        let backbone = XFormerBackbone(imageSize: (256, 256))
+        let backbone = Self.shared.backbone
         backbone.eval()
         XCTAssertEqual(backbone.featureInfo.map(\.stride), [4, 8, 16, 32])
         XCTAssertEqual(backbone.featureInfo.map(\.module), ["layer_2", "layer_3", "layer_4", "conv_1x1_exp"])
@@ -166,7 +188,7 @@ final class XFormerModelTests: XCTestCase {
     }
 
     func testStatePaths() {
-        let model = classifier(classes: 10)
+        let model = Self.shared
         let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1.shape) })
         let expected: [String: [Int]] = [
             "conv_1.conv.weight": [16, 3, 3, 3], "conv_1.bn.weight": [16],
@@ -180,7 +202,7 @@ final class XFormerModelTests: XCTestCase {
             "layer_3.1.global_rep.1.mlp.fc1.weight": [288, 144], "layer_3.1.global_rep.2.weight": [144],
             "layer_3.1.conv_proj.conv.weight": [96, 1, 1, 144], "layer_3.1.fusion.conv.weight": [96, 3, 3, 192],
             "layer_5.1.global_rep.3.mlp.fc1.weight": [720, 240], "layer_5.1.global_rep.0.attn.w_c": [16],
-            "conv_1x1_exp.conv.weight": [640, 1, 1, 160], "classifier.fc.weight": [10, 640],
+            "conv_1x1_exp.conv.weight": [640, 1, 1, 160], "classifier.fc.weight": [1000, 640],
         ]
         for (path, shape) in expected { XCTAssertEqual(shapes[path], shape, path) }
         XCTAssertNil(shapes["layer_3.1.local_rep.conv_1x1.bias"], "the 1×1 to E has no bias")

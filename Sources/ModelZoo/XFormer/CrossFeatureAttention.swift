@@ -1,3 +1,4 @@
+import Foundation
 import NeuralNet
 import TensorEngine
 
@@ -87,6 +88,24 @@ public final class CrossFeatureAttention: Layer {
         if rh == h && rw == w { return kernel.reshape([1, 1, 1, n]) }
         let resized = interpolateBilinear(kernel.reshape([1, rh, rw, 1]), size: (h, w), alignCorners: false)
         return (resized * (Float(rh * rw) / Float(n))).reshape([1, 1, 1, n])
+    }
+
+    /// Loading w_c trained at another grid (ImageNet 224 → a 1024 Cityscapes crop, spec §3.2):
+    /// the checkpoint's length N_src gives its grid — square when N_src is a perfect square (the
+    /// square ImageNet crops), else the factorisation nearest this model's aspect ratio — and it
+    /// is resized bilinearly to the reference grid and scaled by N_src/N, as at run time.
+    override public func resampledState(_ name: String, from tensor: Tensor) -> Tensor? {
+        guard name == "w_c", tensor.rank == 1, let (rh, rw) = referenceGrid, tensor.count > 0 else { return nil }
+        let n = tensor.count
+        let root = Int(Double(n).squareRoot().rounded())
+        var grid = (root, root)
+        if root * root != n {
+            let aspect = Double(rh) / Double(rw)
+            let factors = (1...n).filter { n % $0 == 0 }.map { ($0, n / $0) }
+            grid = factors.min { abs(log(Double($0.0) / Double($0.1) / aspect)) < abs(log(Double($1.0) / Double($1.1) / aspect)) }!
+        }
+        let resized = interpolateBilinear(tensor.reshape([1, grid.0, grid.1, 1]), size: (rh, rw), alignCorners: false)
+        return (resized * (Float(n) / Float(rh * rw))).reshape([rh * rw])
     }
 
     func l2Normalised(_ t: Tensor) -> Tensor {
