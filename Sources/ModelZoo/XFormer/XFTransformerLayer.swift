@@ -19,7 +19,8 @@ public final class XFTransformerLayer: Layer {
         drop = Dropout(dropout)
     }
 
-    override public var children: [(String, Module)] { [("norm1", norm1), ("attn", attn), ("norm2", norm2), ("mlp", mlp)] }
+    // `drop` is listed (it has no state) so that train()/eval() reach it.
+    override public var children: [(String, Module)] { [("norm1", norm1), ("attn", attn), ("norm2", norm2), ("mlp", mlp), ("drop", drop)] }
 
     override public func forward(_ x: Tensor) -> Tensor {
         let y = x + drop(attn(norm1(x)))

@@ -41,6 +41,7 @@ public final class XFormerClassifierHead: Layer {
         drop = Dropout(dropout)
         fc = Linear(inFeatures, classes, generator: generator)
     }
-    override public var children: [(String, Module)] { [("fc", fc)] }
+    // `drop` is listed (it has no state) so that train()/eval() reach it.
+    override public var children: [(String, Module)] { [("drop", drop), ("fc", fc)] }
     override public func forward(_ x: Tensor) -> Tensor { fc(drop(x)) }
 }
