@@ -172,6 +172,21 @@ final class XFormerModelTests: XCTestCase {
         let factorised = withNoGrad { attn(x) }.toArray()
         let scale = y.map(abs).max()!
         for (u, f) in zip(y, factorised) { XCTAssertEqual(u, f, accuracy: 1e-5 * scale) }
+
+        // norm_axis: token (XCiT's): each feature column of q and k normalised over the N tokens.
+        let byToken = CrossFeatureAttention(dim: e, qkvDim: d, context: .mean, normAxis: .token)
+        let raw = withNoGrad { byToken.qkvProj(x) }.toArray()
+        func column(_ part: Int, _ i: Int) -> [Float] { (0..<n).map { raw[$0 * 3 * d + part * d + i] } }
+        let qc = (0..<d).map { unit(column(0, $0)) }, kc2 = (0..<d).map { unit(column(1, $0)) }   // [feature][token]
+        let v2 = (0..<n).map { t in (0..<d).map { raw[t * 3 * d + 2 * d + $0] } }
+        let wf2 = byToken.featureKernel.toArray()
+        let kf2 = (0..<n).map { t in (0..<d).reduce(Float(0)) { $0 + kc2[$1][t] * wf2[$1] } }
+        let kctx = (0..<d).map { i in kc2[i].reduce(0, +) / Float(n) }
+        let a2 = (0..<d).map { i in (0..<n).reduce(Float(0)) { $0 + qc[i][$1] * kf2[$1] } }
+        var o2 = [Float](repeating: 0, count: n * d)
+        for t in 0..<n { for j in 0..<d { for i in 0..<d { o2[t * d + j] += v2[t][i] * a2[i] * kctx[j] } } }
+        let expected2 = withNoGrad { byToken.outProj(Tensor(o2, shape: [1, h, w, d])) }.toArray()
+        for (u, r) in zip(withNoGrad { byToken(x) }.toArray(), expected2) { XCTAssertEqual(u, r, accuracy: 1e-5) }
     }
 
     /// A4: at another grid w_c is resized bilinearly and rescaled by N_ref/N (Σ w_c kept); at the

@@ -51,6 +51,21 @@ final class XFormerTrainingTests: XCTestCase {
         XCTAssertTrue(served.contains("xfa") && served.contains("mhsa"), "\(served)")
     }
 
+    /// `xfa` (parameter-free context) and `mhsa` in the backbones whose all-types loops live
+    /// elsewhere (MiT, SeaFormer and S2AFormer run both in theirs): PVTv2-B0 + Semantic FPN and LVT.
+    func testXFAAndMHSATrainInPVTv2AndLVT() throws {
+        let image = Tensor.normal([2, 64, 64, 3], generator: RandomGenerator(seed: 2))
+        let pixelLabels = Tensor(labels(2 * 64 * 64, classes: 5, seed: 3).toArray(), shape: [2, 64, 64])
+        for config in [XFAConfig(context: .mean) as any AttentionConfig, MHSAConfig()] {
+            RandomGenerator.manualSeed(1)
+            let pvt = try PVTv2Variant.b0.segmentor(numClasses: 5, attention: config, dropPath: 0, dropout: 0)
+            XCTAssertEqual(deadParameters(pvt) { pvt.loss(image, labels: pixelLabels) }, [], "PVTv2-B0 with \(config.typeName)")
+            RandomGenerator.manualSeed(1)
+            let lvt = try LVT.segmentor(numClasses: 5, attention: config)
+            XCTAssertEqual(deadParameters(lvt) { lvt.loss(image, labels: pixelLabels) }, [], "LVT with \(config.typeName)")
+        }
+    }
+
     /// The XFormer classifier memorises 2 labels of 2 fixed 32×32 images: the loss must fall by
     /// 10× within 16 AdamW steps (it starts near ln 4 = 1.39).
     func testClassifierOverfitsAFewImages() throws {
