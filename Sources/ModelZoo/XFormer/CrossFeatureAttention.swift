@@ -104,8 +104,11 @@ public final class CrossFeatureAttention: Layer {
             let factors = (1...n).filter { n % $0 == 0 }.map { ($0, n / $0) }
             grid = factors.min { abs(log(Double($0.0) / Double($0.1) / aspect)) < abs(log(Double($1.0) / Double($1.1) / aspect)) }!
         }
-        let resized = interpolateBilinear(tensor.reshape([1, grid.0, grid.1, 1]), size: (rh, rw), alignCorners: false)
-        return (resized * (Float(n) / Float(rh * rw))).reshape([rh * rw])
+        // Checkpoint values, not part of any graph.
+        return withNoGrad {
+            let resized = interpolateBilinear(tensor.reshape([1, grid.0, grid.1, 1]), size: (rh, rw), alignCorners: false)
+            return (resized * (Float(n) / Float(rh * rw))).reshape([rh * rw])
+        }
     }
 
     func l2Normalised(_ t: Tensor) -> Tensor {
