@@ -62,6 +62,12 @@ open class Module {
         for (_, m) in namedModules() { m.evalModePinned = pinned; if pinned { m.isTraining = false } }
     }
 
+    /// A checkpoint tensor for this module's own parameter `name` whose shape differs from the
+    /// parameter's, brought to the parameter's shape when the difference is one of input grid
+    /// (a token-count-sized kernel trained at another resolution); nil (the default): a
+    /// mismatch that `load(state:)` reports.
+    open func resampledState(_ name: String, from tensor: Tensor) -> Tensor? { nil }
+
     /// Clears every parameter's gradient.
     public func zeroGrad() {
         for (_, p) in namedParameters() { p.grad = nil }

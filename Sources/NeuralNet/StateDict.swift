@@ -41,6 +41,9 @@ public struct StateLoadReport: Equatable, CustomStringConvertible {
     /// `key: checkpoint [shape] vs model [shape]`.
     public var mismatched: [String] = []
     public var excluded: [String] = []
+    /// Loaded through their module's `resampledState` (a grid-tied parameter of another grid):
+    /// `key: checkpoint [shape] → model [shape]`. Also counted in `loaded`.
+    public var resampled: [String] = []
 
     public var isComplete: Bool { missing.isEmpty && unexpected.isEmpty && mismatched.isEmpty }
 
@@ -49,6 +52,7 @@ public struct StateLoadReport: Equatable, CustomStringConvertible {
         if !missing.isEmpty { lines.append("missing keys (in the model, not in the state): " + missing.joined(separator: ", ")) }
         if !unexpected.isEmpty { lines.append("unexpected keys (in the state, not in the model): " + unexpected.joined(separator: ", ")) }
         if !mismatched.isEmpty { lines.append("shape mismatches: " + mismatched.joined(separator: "; ")) }
+        if !resampled.isEmpty { lines.append("resampled to the model's grid: " + resampled.joined(separator: "; ")) }
         return lines.joined(separator: "\n")
     }
 }
@@ -114,10 +118,19 @@ extension Module {
         var report = StateLoadReport()
         var assignments: [(Tensor, Tensor)] = []
         let targets = stateDict()
+        let modules = Dictionary(namedModules().map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
         for key in stateKeys {
             let target = targets[key]!
             if isExcluded(key) { report.excluded.append(key); continue }
-            guard let s = source[key] else { report.missing.append(key); continue }
+            guard var s = source[key] else { report.missing.append(key); continue }
+            // A parameter tied to the input grid (XFA's w_c) may come from a model of another grid:
+            // its module resamples it (as ViT position embeddings are) instead of a mismatch.
+            if s.shape != target.shape, let dot = key.lastIndex(of: "."),
+               let owner = modules[String(key[..<dot])],
+               let adapted = owner.resampledState(String(key[key.index(after: dot)...]), from: s), adapted.shape == target.shape {
+                report.resampled.append("\(key): checkpoint \(s.shape) → model \(target.shape)")
+                s = adapted
+            }
             guard s.shape == target.shape else {
                 report.mismatched.append("\(key): checkpoint \(s.shape) vs model \(target.shape)")
                 continue
@@ -127,7 +140,7 @@ extension Module {
         }
         let own = Set(stateKeys)
         report.unexpected = source.keys.filter { !own.contains($0) && !isExcluded($0) }.sorted()
-        report.missing.sort(); report.mismatched.sort()
+        report.missing.sort(); report.mismatched.sort(); report.resampled.sort()
         if strict && !report.isComplete { throw StateLoadError(report: report) }
         for (target, s) in assignments { target.assign(from: s) }
         return report

@@ -19,7 +19,7 @@ final class RunexpCLITests: XCTestCase {
         let d = try tempDir()
         let r = try runexp(["list", "heads", "attentions"], in: d.url)
         XCTAssertEqual(r.status, 0)
-        XCTAssertEqual(r.stdout, "heads: light_head, simple_head, segformer_head, fpn_head\nattentions: sea, sea_adaptive, global, axial, local, conv, mit_sra, lvt_csa, lvt_rasa, ssa\n")
+        XCTAssertEqual(r.stdout, "heads: light_head, simple_head, segformer_head, fpn_head\nattentions: sea, sea_adaptive, global, axial, local, conv, mit_sra, lvt_csa, lvt_rasa, ssa, xfa, mhsa\n")
         let bad = try runexp(["list", "head"], in: d.url)
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("unknown kind 'head' (did you mean 'heads'?)"), bad.stderr)

@@ -18,7 +18,7 @@ func attentionConfig(_ json: String) throws -> any AttentionConfig {
 /// through the experiment loader, ExperimentConfigTests, since JSONDecoder ignores extra keys).
 final class AttentionConfigTests: XCTestCase {
     func testEveryTypeDecodesItsOwnConfig() throws {
-        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa"])
+        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa", "xfa", "mhsa"])
         for name in ModelRegistry.attentions.names {
             XCTAssertEqual(try attentionConfig(#"{"type": "\#(name)"}"#).typeName, name)
         }
@@ -44,7 +44,7 @@ final class AttentionConfigTests: XCTestCase {
             XCTAssertEqual("\($0)", "window_size: local attention needs a window of at least 1 token, got 0; Table 9 uses 4")
         }
         XCTAssertThrowsError(try attentionConfig(#"{"type": "slow"}"#)) {
-            XCTAssertEqual("\($0)", "unknown attention 'slow'; known attentions: sea, sea_adaptive, global, axial, local, conv, mit_sra, lvt_csa, lvt_rasa, ssa")
+            XCTAssertEqual("\($0)", "unknown attention 'slow'; known attentions: sea, sea_adaptive, global, axial, local, conv, mit_sra, lvt_csa, lvt_rasa, ssa, xfa, mhsa")
         }
     }
 

@@ -11,7 +11,7 @@ final class MiTTrainingTests: XCTestCase {
     func testEveryParameterGetsAGradientForEveryAttentionType() throws {
         for type in ModelRegistry.attentions.names {
             RandomGenerator.manualSeed(1)
-            let spec = try attentionConfig(type == "local" ? #"{"type": "local", "window_size": 2}"# : #"{"type": "\#(type)"}"#)
+            let spec = try attentionConfig(trainableAttentionJSON(type))
             let model = try MiTVariant.b0.segmentor(numClasses: 5, attention: spec, dropPath: 0, dropout: 0)
             // SEA-style projections start with BN γ = 0 (a silent branch, no gradient behind it);
             // give every BN γ = 1, as SeaFormer's segmentation init does, so every branch is live.

@@ -61,9 +61,9 @@ final class ModelRegistryTests: XCTestCase {
 
     func testListsEveryRegistry() {
         let names = Dictionary(uniqueKeysWithValues: ModelRegistry.names.map { ($0.kind, $0.names) })
-        XCTAssertEqual(names["models"], ["encoder_decoder", "image_classifier", "s2aformer_classifier"])
+        XCTAssertEqual(names["models"], ["encoder_decoder", "image_classifier", "s2aformer_classifier", "xformer_classifier"])
         XCTAssertEqual(names["heads"], ["light_head", "simple_head", "segformer_head", "fpn_head"])
-        XCTAssertEqual(names["attentions"], ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa"])
+        XCTAssertEqual(names["attentions"], ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa", "xfa", "mhsa"])
         XCTAssertEqual(editDistance("seafomer", "seaformer"), 1)
     }
 }

@@ -33,7 +33,7 @@ final class S2AFormerTrainingTests: XCTestCase {
         let shapes = S2AFormerVariant.mini.architecture.attentionShapes
         var served: [String] = []
         for type in ModelRegistry.attentions.names {
-            let spec = try attentionConfig(type == "local" ? #"{"type": "local", "window_size": 2}"# : #"{"type": "\#(type)"}"#)
+            let spec = try attentionConfig(trainableAttentionJSON(type))
             guard (try? shapes.forEach(spec.check)) != nil else { continue }
             served.append(type)
             RandomGenerator.manualSeed(1)

@@ -90,7 +90,7 @@ final class SeaFormerBackboneTests: XCTestCase {
         XCTAssertThrowsError(try attentionConfig(#"{"type": "sea", "detail_enhancement": false, "attention_branch": false}"#)) { error in
             XCTAssertEqual("\(error)", "detail_enhancement: sea needs at least one of its two branches (Table 6), but detail_enhancement and attention_branch are both false; set one of them to true")
         }
-        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa"])
+        XCTAssertEqual(ModelRegistry.attentions.names, ["sea", "sea_adaptive", "global", "axial", "local", "conv", "mit_sra", "lvt_csa", "lvt_rasa", "ssa", "xfa", "mhsa"])
     }
 
     // MARK: structure

@@ -9,7 +9,7 @@ final class SeaFormerTrainingTests: XCTestCase {
     func testEveryParameterGetsAGradientForEveryAttentionType() throws {
         for type in ModelRegistry.attentions.names {
             RandomGenerator.manualSeed(1)
-            let spec = try attentionConfig(type == "local" ? #"{"type": "local", "window_size": 2}"# : #"{"type": "\#(type)"}"#)
+            let spec = try attentionConfig(trainableAttentionJSON(type))
             let model = try SeaFormerVariant.tiny.segmentor(numClasses: 5, attention: spec, dropPath: 0, dropout: 0)
             // The segmentation init sets BN γ = 1 everywhere, so every branch is live.
             let dead = parametersWithoutGradient(model, size: 65)

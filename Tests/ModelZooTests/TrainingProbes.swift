@@ -41,3 +41,15 @@ func overfitSegmentation(_ model: EncoderDecoder, batch: Int, grid: Int, steps: 
     }
     return (first, last)
 }
+
+/// The `attention:` node the every-type gradient loops put in a backbone's slot: the type's
+/// defaults, except a 2-token window for `local` (the small test maps) and the parameter-free
+/// context for `xfa` (its learned w_c needs a reference token grid, which only XFormer fixes;
+/// `XFAConfig.check` says so for the others).
+func trainableAttentionJSON(_ type: String) -> String {
+    switch type {
+    case "local": return #"{"type": "local", "window_size": 2}"#
+    case "xfa": return #"{"type": "xfa", "context": "mean"}"#
+    default: return #"{"type": "\#(type)"}"#
+    }
+}

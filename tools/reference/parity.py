@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exports a PyTorch reference model (mit_ref.py, s2aformer_ref.py) with fixed random weights, an input
+"""Exports a PyTorch reference model (mit_ref.py, s2aformer_ref.py, xformer_ref.py) with fixed random weights, an input
 batch and its logits to HDF5, for the Swift parity tests (Tests/ModelZooTests/MiTParityTests.swift,
 S2AFormerParityTests.swift).
 
@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mit_ref as R  # noqa: E402
 import s2aformer_ref as S  # noqa: E402
+import xformer_ref as X  # noqa: E402
 
 # name: () -> (model, classes or output width, input channels[, (H, W) replacing --size])
 BUILDERS = {
@@ -47,6 +48,11 @@ BUILDERS = {
     # (29×37: a stage-2 map of a 232×296 image, which the reduction 4 does not divide)
     "s2aformer_hpb": lambda: (S.HPB(64, 2, 4), 64, 64, (29, 37)),
     "s2aformer_hpb_pool": lambda: (S.HPB(64, 2, 4, reduction="pool"), 64, 64, (29, 37)),
+    # XFormer classifier (XFA, w_c for 224 resampled to the 70×90 grids), 10 classes; the MHSA variant
+    "xformer_cls": lambda: (X.XFormerClassifier(num_classes=10), 10, 3),
+    "xformer_mhsa_cls": lambda: (X.XFormerClassifier(num_classes=10, attention="mhsa"), 10, 3),
+    # XFormer + mmseg SegformerHead, w_c sized for the 70×90 input itself, 19 classes
+    "xformer_segformer": lambda: (X.Segmentor(num_classes=19, img=(70, 90)), 19, 3),
 }
 
 

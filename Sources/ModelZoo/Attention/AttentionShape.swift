@@ -19,11 +19,15 @@ public struct AttentionShape: Equatable {
     public var spatialReduction: Int
     /// Down-sampling of the stage's map against the input image.
     public var stride: Int
+    /// The (rows, cols) token map the attention sees at the backbone's reference input size,
+    /// for types with parameters tied to the token count (XFA's learned context kernel w_c);
+    /// nil when the backbone fixes no reference size (every family but XFormer).
+    public var tokenGrid: [Int]?
 
     public init(dim: Int, keyDim: Int, heads: Int, attnRatio: Int = 2, activation: ActivationKind = .relu6,
-                spatialReduction: Int = 1, stride: Int = 1) {
+                spatialReduction: Int = 1, stride: Int = 1, tokenGrid: [Int]? = nil) {
         self.dim = dim; self.keyDim = keyDim; self.heads = heads; self.attnRatio = attnRatio; self.activation = activation
-        self.spatialReduction = spatialReduction; self.stride = stride
+        self.spatialReduction = spatialReduction; self.stride = stride; self.tokenGrid = tokenGrid
     }
 
     /// Value width per head.

@@ -14,6 +14,7 @@ let modelFamilies: [ModelFamily.Type] = [
     PVTFamily.self,
     LVTFamily.self,
     S2AFormerFamily.self,
+    XFormerFamily.self,
 ]
 
 /// Everything a model config can name, by kind. Builders read their own keys from the config
