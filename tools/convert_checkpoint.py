@@ -25,7 +25,12 @@ are empty and only layouts change):
 | seaformer | fudan-zvg/SeaFormer cls (timm) and seg (mmseg)    | none    |
 | mit       | NVlabs/SegFormer (mmseg 0.x naming: patch_embed1, block1.0.attn.q, ...) | none |
 | pvtv2     | whai362/PVT v2 (patch_embed1.proj, block1.0.attn.sr, ...) | none |
+| lvt       | TransKD's LVT student (train/models/lvt/backbone.py: backbone.{stage}.…, the All-MLP head at the top level) | linear_c*, linear_fuse, linear_pred -> decode_head.* |
 | s2aformer | no official release; the names of tools/reference/s2aformer_ref.py (stem.0.conv, block1.0.attn.q, ...) | none |
+| xformer   | no official release; ml-cvnets MobileViT names as tools/reference/xformer_ref.py (layer_3.1.global_rep.0.attn.w_c, ...) | none |
+
+Every family is checked both ways on logits against its PyTorch reference with random weights
+(tools/reference/conversion_parity.py, Tests/ExperimentsTests/ConversionTests.swift).
 
 Needs torch and h5py (`python3 -m pip install torch h5py`). Exit status 2 with one line on
 stderr for every user error (missing file, unknown family, no EMA weights, not a checkpoint).
@@ -38,7 +43,11 @@ FAMILIES = {
     'seaformer': [],
     'mit': [],
     'pvtv2': [],
+    # TransKD's `lvt` module holds the SegFormer head's layers beside `backbone`, not under a head.
+    'lvt': [('linear_c', 'decode_head.linear_c'), ('linear_fuse.', 'decode_head.linear_fuse.'),
+            ('linear_pred.', 'decode_head.linear_pred.')],
     's2aformer': [],
+    'xformer': [],
 }
 
 WRAPPERS_MODEL = ('state_dict', 'model', 'module')

@@ -50,4 +50,20 @@ elif python3 -m pip --version >/dev/null 2>&1; then
 else
     echo "deps: pip not available; for tools/plot_run.py run: python3 -m pip install -r $req" >&2
 fi
+# PyTorch for the parity and conversion tests: every model family is checked against its PyTorch
+# reference (tools/reference/) on the same weights, and checkpoints are converted both ways. The
+# tests skip with a message without it, so CI installs it (about 3 minutes from PyPI, 3 GB with the
+# CUDA libraries the Linux wheel depends on); a failure only prints what to run.
+ref_req="$(dirname "$0")/reference/requirements.txt"
+if ! command -v python3 >/dev/null 2>&1; then
+    :
+elif python3 -c "import torch, h5py" 2>/dev/null; then
+    echo "deps: PyTorch present for the parity tests ($(python3 -c 'import torch; print(torch.__version__)'))"
+elif [ "$(id -u)" -eq 0 ] && python3 -m pip --version >/dev/null 2>&1; then
+    echo "deps: installing PyTorch for the parity tests from $ref_req (a few minutes)"
+    python3 -m pip install -q -r "$ref_req" ||
+        echo "deps: pip install of PyTorch failed; the parity tests will skip. Run: python3 -m pip install -r $ref_req" >&2
+else
+    echo "deps: PyTorch missing, so the parity and conversion tests skip; install with: python3 -m pip install -r $ref_req" >&2
+fi
 exit $status
