@@ -10,6 +10,8 @@
 //              2 cores are shared, and a descheduled OpenMP thread stalls a whole parallel region
 //   --kernels  only the kernel table; --models only the SeaFormer end-to-end table (ModelBench.swift)
 //   --variants T,S   SeaFormer variants of the model table (default T,S); --quick small sizes, 1 repeat
+//   --zoo      only the model-zoo table (ZooBench.swift: SegFormer-B0, MiT stage-1 attention, XFormer,
+//              S2AFormer-T against PyTorch eager), which the full run prints after the SeaFormer table
 //   --loader   only the loader table (LoaderBench.swift), which the full run prints last
 //   --step-ms T  the training step per batch of 8 the loader table compares against (default 830)
 import CDNNL
@@ -19,7 +21,7 @@ import ModelZoo
 
 var threads = 2, batch = 8, input = 256, compare = false, filter = "", verbose = false, rounds = 3
 var runKernels = true, runModels = true, quick = false
-var runLoader = true, stepMs = 830.0
+var runLoader = true, runZoo = true, stepMs = 830.0
 var variants: [SeaFormerVariant] = [.tiny, .small]
 var argi = 1
 let argv = CommandLine.arguments
@@ -37,10 +39,11 @@ while argi < argv.count {
     case "--compare": compare = true
     case "--verbose": verbose = true
     case "--rounds": rounds = value()
-    case "--kernels": runModels = false; runLoader = false
-    case "--models": runKernels = false; runLoader = false
+    case "--kernels": runModels = false; runLoader = false; runZoo = false
+    case "--models": runKernels = false; runLoader = false; runZoo = false
+    case "--zoo": runKernels = false; runModels = false; runLoader = false
     case "--quick": quick = true
-    case "--loader": runKernels = false; runModels = false
+    case "--loader": runKernels = false; runModels = false; runZoo = false
     case "--step-ms":
         argi += 1
         guard argi < argv.count, let v = Double(argv[argi]), v > 0 else { fatalError("--step-ms needs a positive number of milliseconds") }
@@ -57,13 +60,14 @@ while argi < argv.count {
     case "--filter":
         argi += 1
         filter = argi < argv.count ? argv[argi] : ""
-    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models | --loader] [--variants T,S] [--quick] [--step-ms T]")
+    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models | --zoo | --loader] [--variants T,S] [--quick] [--step-ms T]")
     }
     argi += 1
 }
 Engine.threads = threads
 if !runKernels {
     if runModels { runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick) }
+    if runZoo { runZooBenchmarks(threads: threads, quick: quick) }
     if runLoader { runLoaderBenchmarks(stepMs: stepMs, quick: quick) }
     exit(0)
 }
@@ -221,6 +225,9 @@ if !notes.isEmpty {
 
 if runModels {
     runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick)
+}
+if runZoo {
+    runZooBenchmarks(threads: threads, quick: quick)
 }
 if runLoader {
     runLoaderBenchmarks(stepMs: stepMs, quick: quick)
