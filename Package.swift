@@ -50,7 +50,7 @@ let package = Package(
         // Assertions every test target shares (tensor comparisons), so each is written once.
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CDNNL", "TestSupport"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ConfigCoreTests", dependencies: ["ConfigCore"]),
         .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NeuralNet", "TensorEngine", "TestSupport", "HDF5Store"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "TensorEngine"]),
