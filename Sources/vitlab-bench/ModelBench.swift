@@ -48,9 +48,7 @@ func runModelBenchmarks(threads: Int, repeats: Int, trainRepeats: Int, variants:
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows {
         let t = torch.rows[r.name]
-        func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "–" }
-        let ratio = t.map { String(format: "%.2f×", $0.ms / r.ms) } ?? "–"
-        print("| \(r.name) | \(f(r.ms)) | \(f(t?.ms)) | \(ratio) | \(f(r.netMs)) | \(f(t?.netMs)) | \(f(r.peakMB)) | \(f(t?.rssMB)) |")
+        print("| \(r.name) | \(ms1(r.ms)) | \(ms1(t?.ms)) | \(speedup(reference: t?.ms, ours: r.ms)) | \(ms1(r.netMs)) | \(ms1(t?.netMs)) | \(ms1(r.peakMB)) | \(ms1(t?.rssMB)) |")
     }
     print("\nViTLab peak MB: tensor memory of the step above what was live before it (BufferPool.peakBytes).")
     print("PyTorch peak RSS: the whole process (getrusage maxrss), in a fresh process per row; layout = its fastest of NCHW/channels_last.")
@@ -59,37 +57,16 @@ func runModelBenchmarks(threads: Int, repeats: Int, trainRepeats: Int, variants:
 
 struct TorchRow { var ms: Double; var netMs: Double?; var rssMB: Double? }
 
-/// Runs the PyTorch reference script and reads its JSON; an explanation instead when it cannot.
+/// The SeaFormer rows of `bench_torch.py`; an explanation instead when it cannot run.
 func torchReference(threads: Int, variants: [SeaFormerVariant], quick: Bool) -> (rows: [String: TorchRow], note: String?) {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("tools/reference/bench_torch.py").path
-    guard FileManager.default.fileExists(atPath: script) else {
-        return ([:], "PyTorch column skipped: \(script) not found.")
-    }
     let letters = variants.map { String($0.rawValue.prefix(1)).uppercased() }.joined(separator: ",")
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script, "--threads", String(threads), "--models", letters] + (quick ? ["--quick"] : [])
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    do { try p.run() } catch { return ([:], "PyTorch column skipped: could not run python3 (\(error)).") }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    if p.terminationStatus == 3 {
-        return ([:], "PyTorch column skipped: torch is not installed (pip install torch), so there is no reference in this run.")
+    let r = runReferenceScript("bench_torch.py", arguments: ["--threads", String(threads), "--models", letters] + (quick ? ["--quick"] : []))
+    if let skipped = r.skipped { return ([:], skipped) }
+    let rows = r.rows.compactMapValues { row -> TorchRow? in
+        guard let ms = row["ms"] as? Double else { return nil }
+        return TorchRow(ms: ms, netMs: row["net_ms"] as? Double, rssMB: row["maxrss_mb"] as? Double)
     }
-    guard p.terminationStatus == 0, let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let list = json["rows"] as? [[String: Any]] else {
-        return ([:], "PyTorch column skipped: bench_torch.py failed (exit \(p.terminationStatus)); run it by hand to see why.")
-    }
-    var rows: [String: TorchRow] = [:]
-    for r in list {
-        guard let name = r["name"] as? String, let ms = r["ms"] as? Double else { continue }
-        rows[name] = TorchRow(ms: ms, netMs: r["net_ms"] as? Double, rssMB: r["maxrss_mb"] as? Double)
-    }
-    let version = json["torch_version"] as? String ?? "?"
-    return (rows, "PyTorch \(version), \(threads) threads (torch.set_num_threads), eager mode.")
+    return (rows, "PyTorch \(r.torchVersion), \(threads) threads (torch.set_num_threads), eager mode.")
 }
 
 /// Median wall time in ms of `repeats` runs after `warmup` runs.

@@ -33,3 +33,9 @@ func medianSplitMs<T>(warmup: Int = 2, runs: Int = 9, setup: () -> T, _ body: (T
     }
     return median(times)
 }
+
+/// A table cell of milliseconds with one decimal, "–" when there is no value.
+func ms1(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "–" }
+
+/// "reference / ours×" (above 1: ours is faster), "–" without a reference.
+func speedup(reference: Double?, ours: Double) -> String { reference.map { String(format: "%.2f×", $0 / ours) } ?? "–" }

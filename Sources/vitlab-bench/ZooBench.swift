@@ -93,15 +93,13 @@ func runZooBenchmarks(threads: Int, quick: Bool) {
     print("|---|---:|---:|---:|---:|---:|---|---|")
     for r in rows {
         let t = torch.rows[r.name]
-        func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "–" }
-        let ratio = t.map { String(format: "%.2f×", $0.ms / r.ms) } ?? "–"
         var note = r.note
         if r.name.contains("throughput") {
             let batch = 16.0
             note = String(format: "ViTLab %.1f img/s", batch * 1000 / r.ms) + (t.map { String(format: ", PyTorch %.1f img/s", batch * 1000 / $0.ms) } ?? "")
         }
         if let busy = t?.othersCPU, busy > 0.1 { note += (note.isEmpty ? "" : "; ") + String(format: "other processes used %.0f%% of the CPU during the PyTorch row", busy * 100) }
-        print("| \(r.name) | \(f(r.ms)) | \(f(t?.ms)) | \(ratio) | \(f(r.netMs)) | \(f(t?.netMs)) | \(t?.layout ?? "–") | \(note) |")
+        print("| \(r.name) | \(ms1(r.ms)) | \(ms1(t?.ms)) | \(speedup(reference: t?.ms, ours: r.ms)) | \(ms1(r.netMs)) | \(ms1(t?.netMs)) | \(t?.layout ?? "–") | \(note) |")
     }
     print("\nSegmentor rows: ms = predict (network, bilinear upsample to the input size, argmax); net = the network to its logits.")
     print("Training rows: forward, loss (segmentation: upsampled to the label size, ignore 255), backward, AdamW; PyTorch uses fused AdamW.")
@@ -110,31 +108,13 @@ func runZooBenchmarks(threads: Int, quick: Bool) {
 
 struct ZooTorchRow { var ms: Double; var netMs: Double?; var layout: String?; var othersCPU: Double? }
 
-/// Runs `bench_zoo_torch.py` and reads its JSON; an explanation instead when it cannot.
+/// The rows of `bench_zoo_torch.py`; an explanation instead when it cannot run.
 func zooTorchReference(threads: Int, quick: Bool) -> (rows: [String: ZooTorchRow], note: String?) {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("tools/reference/bench_zoo_torch.py").path
-    guard FileManager.default.fileExists(atPath: script) else { return ([:], "PyTorch column skipped: \(script) not found.") }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script, "--threads", String(threads)] + (quick ? ["--quick"] : [])
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    do { try p.run() } catch { return ([:], "PyTorch column skipped: could not run python3 (\(error)).") }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    if p.terminationStatus == 3 {
-        return ([:], "PyTorch column skipped: torch is not installed (python3 -m pip install -r tools/reference/requirements.txt).")
+    let r = runReferenceScript("bench_zoo_torch.py", arguments: ["--threads", String(threads)] + (quick ? ["--quick"] : []))
+    if let skipped = r.skipped { return ([:], skipped) }
+    let rows = r.rows.compactMapValues { row -> ZooTorchRow? in
+        guard let ms = row["ms"] as? Double else { return nil }
+        return ZooTorchRow(ms: ms, netMs: row["net_ms"] as? Double, layout: row["layout"] as? String, othersCPU: row["others_cpu"] as? Double)
     }
-    guard p.terminationStatus == 0, let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let list = json["rows"] as? [[String: Any]] else {
-        return ([:], "PyTorch column skipped: bench_zoo_torch.py failed (exit \(p.terminationStatus)); run it by hand to see why.")
-    }
-    var rows: [String: ZooTorchRow] = [:]
-    for r in list {
-        guard let name = r["name"] as? String, let ms = r["ms"] as? Double else { continue }
-        rows[name] = ZooTorchRow(ms: ms, netMs: r["net_ms"] as? Double, layout: r["layout"] as? String, othersCPU: r["others_cpu"] as? Double)
-    }
-    return (rows, "PyTorch \(json["torch_version"] as? String ?? "?"), \(threads) threads (torch.set_num_threads), eager mode, faster of NCHW and channels_last per row.")
+    return (rows, "PyTorch \(r.torchVersion), \(threads) threads (torch.set_num_threads), eager mode, faster of NCHW and channels_last per row.")
 }

@@ -31,7 +31,7 @@ final class TransKDModuleTests: XCTestCase {
         let csf = CrossSelectiveFusion(studentChannels: student, teacherChannels: teacher)
         XCTAssertEqual(count(csf), 650_304)
         // skfs.0 is the deepest stage (the official list is reversed).
-        XCTAssertEqual(csf.skfs.modules.map(count), [312_448, 203_712, 86_592, 47_552])
+        XCTAssertEqual(csf.stages.modules.map(count), [312_448, 203_712, 86_592, 47_552])
         XCTAssertTrue(csf.namedParameters().contains { $0.0 == "skfs.1.fcs.0.bias" })
         XCTAssertTrue(csf.namedParameters().contains { $0.0 == "skfs.3.fc1.0.weight" })
         csf.train()

@@ -7,7 +7,9 @@ import TensorEngine
 /// + BN); with fusion, the deeper stage's mid feature (nearest-resized) is blended in with two
 /// per-pixel sigmoid weights from a 1×1 conv over both; a 3×3 conv + BN gives the teacher's
 /// width. State paths as the official `ABF`: `conv1.{0,1}`, `conv2.{0,1}`, `att_conv.0`.
-public final class AttentionBasedFusion: Module {
+public final class AttentionBasedFusion: Module, StageFusion {
+    public static let listName = "abfs"
+
     public let conv1: Sequential, conv2: Sequential
     public let attConv: Sequential?
 
@@ -35,35 +37,5 @@ public final class AttentionBasedFusion: Module {
     public func callAsFunction(_ x: Tensor, deeper: Tensor?) -> (output: Tensor, mid: Tensor) { scoped { forward(x, deeper: deeper) } }
 }
 
-/// Knowledge Review's fusion chain over all stages (the official `ReviewKD`'s `abfs`, deepest
-/// stage first as `abfs.0`), the same chain as `CrossSelectiveFusion` with ABF stages.
-public final class KnowledgeReviewFusion: Module {
-    public let abfs: ModuleList<AttentionBasedFusion>
-
-    public init(studentChannels: [Int], teacherChannels: [Int], midChannels: Int = 64, generator: RandomGenerator = .global) {
-        precondition(studentChannels.count == teacherChannels.count && !studentChannels.isEmpty,
-                     "KnowledgeReviewFusion: \(studentChannels.count) student and \(teacherChannels.count) teacher stages")
-        let last = studentChannels.count - 1
-        let stages = studentChannels.indices.map {
-            AttentionBasedFusion(inChannels: studentChannels[$0], midChannels: midChannels, outChannels: teacherChannels[$0],
-                                 fuse: $0 < last, generator: generator)
-        }
-        abfs = ModuleList(stages.reversed())
-    }
-
-    override public var children: [(String, Module)] { [("abfs", abfs)] }
-
-    public func forward(_ features: [Tensor]) -> [Tensor] {
-        precondition(features.count == abfs.count, "KnowledgeReviewFusion: \(features.count) features for \(abfs.count) stages")
-        var outputs: [Tensor] = []
-        var mid: Tensor? = nil
-        for (module, feature) in zip(abfs.modules, features.reversed()) {
-            let r = module(feature, deeper: mid)
-            outputs.append(r.output)
-            mid = r.mid
-        }
-        return outputs.reversed()
-    }
-
-    public func callAsFunction(_ features: [Tensor]) -> [Tensor] { scoped { forward(features) } }
-}
+/// Knowledge Review's fusion chain over all stages (the official `ReviewKD`'s `abfs`).
+public typealias KnowledgeReviewFusion = FusionChain<AttentionBasedFusion>

@@ -12,10 +12,16 @@ import TensorEngine
 /// (conv + BN + ReLU, used when the batch has more than one image), `fc1.0` (conv + ReLU, no BN:
 /// the official code's path for a batch of one, which TransKD hits on the last odd batch of an
 /// epoch) and `fcs.{0,1}` (the matrices A and B with bias).
-public final class SelectiveKernelFusion: Module {
+public final class SelectiveKernelFusion: Module, StageFusion {
+    public static let listName = "skfs"
+
     public let conv1: Sequential, conv2: Sequential
     public let fc: Sequential?, fc1: Sequential?, fcs: ModuleList<Conv2d>?
     public let fuses: Bool
+
+    public convenience init(inChannels: Int, midChannels: Int, outChannels: Int, fuse: Bool, generator: RandomGenerator) {
+        self.init(inChannels: inChannels, midChannels: midChannels, outChannels: outChannels, fuse: fuse, squeeze: 32, generator: generator)
+    }
 
     /// `squeeze` is d = max(mid / reduction, minimum) = max(64 / 16, 32) = 32 in TransKD.
     public init(inChannels: Int, midChannels: Int = 64, outChannels: Int, fuse: Bool, squeeze: Int = 32,
@@ -67,40 +73,5 @@ public final class SelectiveKernelFusion: Module {
     public func callAsFunction(_ x: Tensor, deeper: Tensor?) -> (output: Tensor, mid: Tensor) { scoped { forward(x, deeper: deeper) } }
 }
 
-/// TransKD's Cross Selective Fusion over all stages (the official `SKF`'s `skfs`): stage
-/// features of the student, shallowest first, become features of the teacher's widths, the
-/// deepest stage first and each fused with the one below. `skfs.0` is the deepest stage's
-/// module, as the official list is reversed.
-public final class CrossSelectiveFusion: Module {
-    public let skfs: ModuleList<SelectiveKernelFusion>
-
-    /// `studentChannels` and `teacherChannels` per stage, shallowest first ([32, 64, 160, 256]
-    /// and [64, 128, 320, 512] for MiT-B0 → B2).
-    public init(studentChannels: [Int], teacherChannels: [Int], midChannels: Int = 64, generator: RandomGenerator = .global) {
-        precondition(studentChannels.count == teacherChannels.count && !studentChannels.isEmpty,
-                     "CrossSelectiveFusion: \(studentChannels.count) student and \(teacherChannels.count) teacher stages")
-        let last = studentChannels.count - 1
-        let stages = studentChannels.indices.map {
-            SelectiveKernelFusion(inChannels: studentChannels[$0], midChannels: midChannels, outChannels: teacherChannels[$0],
-                                  fuse: $0 < last, generator: generator)
-        }
-        skfs = ModuleList(stages.reversed())
-    }
-
-    override public var children: [(String, Module)] { [("skfs", skfs)] }
-
-    /// The fused features, shallowest first, for stage features given shallowest first.
-    public func forward(_ features: [Tensor]) -> [Tensor] {
-        precondition(features.count == skfs.count, "CrossSelectiveFusion: \(features.count) features for \(skfs.count) stages")
-        var outputs: [Tensor] = []
-        var mid: Tensor? = nil
-        for (module, feature) in zip(skfs.modules, features.reversed()) {
-            let r = module(feature, deeper: mid)
-            outputs.append(r.output)
-            mid = r.mid
-        }
-        return outputs.reversed()
-    }
-
-    public func callAsFunction(_ features: [Tensor]) -> [Tensor] { scoped { forward(features) } }
-}
+/// TransKD's Cross Selective Fusion over all stages (the official `SKF`'s `skfs`).
+public typealias CrossSelectiveFusion = FusionChain<SelectiveKernelFusion>
