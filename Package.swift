@@ -45,7 +45,7 @@ let package = Package(
                                                     .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "runexp", dependencies: ["ConfigCore", "Experiments", "ModelZoo", "NeuralNet", "TensorEngine",
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "CDNNL"]),
+        .executableTarget(name: "vitlab-bench", dependencies: ["TensorEngine", "NeuralNet", "ModelZoo", "DataPipeline", "HDF5Store", "CDNNL"]),
 
         // Assertions every test target shares (tensor comparisons), so each is written once.
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),

@@ -57,8 +57,8 @@ fi
 ref_req="$(dirname "$0")/reference/requirements.txt"
 if ! command -v python3 >/dev/null 2>&1; then
     :
-elif python3 -c "import torch, h5py" 2>/dev/null; then
-    echo "deps: PyTorch present for the parity tests ($(python3 -c 'import torch; print(torch.__version__)'))"
+elif python3 -c "import torch, h5py, onnx, onnxruntime, openvino" 2>/dev/null; then
+    echo "deps: PyTorch, ONNX Runtime and OpenVINO present for the parity tests and the bench (torch $(python3 -c 'import torch; print(torch.__version__)'))"
 elif [ "$(id -u)" -eq 0 ] && python3 -m pip --version >/dev/null 2>&1; then
     echo "deps: installing PyTorch for the parity tests from $ref_req (a few minutes)"
     python3 -m pip install -q -r "$ref_req" ||

@@ -12,6 +12,7 @@
 //   --variants T,S   SeaFormer variants of the model table (default T,S); --quick small sizes, 1 repeat
 //   --zoo      only the model-zoo table (ZooBench.swift: SegFormer-B0, MiT stage-1 attention, XFormer,
 //              S2AFormer-T against PyTorch eager), which the full run prints after the SeaFormer table
+//   --runtimes only the SeaFormer table against torch.compile, ONNX Runtime and OpenVINO (RuntimesBench.swift)
 //   --loader   only the loader table (LoaderBench.swift), which the full run prints last
 //   --step-ms T  the training step per batch of 8 the loader table compares against (default 830)
 import CDNNL
@@ -21,7 +22,7 @@ import ModelZoo
 
 var threads = 2, batch = 8, input = 256, compare = false, filter = "", verbose = false, rounds = 3
 var runKernels = true, runModels = true, quick = false
-var runLoader = true, runZoo = true, stepMs = 830.0
+var runLoader = true, runZoo = true, runRuntimes = true, stepMs = 830.0
 var variants: [SeaFormerVariant] = [.tiny, .small]
 var argi = 1
 let argv = CommandLine.arguments
@@ -39,11 +40,12 @@ while argi < argv.count {
     case "--compare": compare = true
     case "--verbose": verbose = true
     case "--rounds": rounds = value()
-    case "--kernels": runModels = false; runLoader = false; runZoo = false
-    case "--models": runKernels = false; runLoader = false; runZoo = false
-    case "--zoo": runKernels = false; runModels = false; runLoader = false
+    case "--kernels": runModels = false; runLoader = false; runZoo = false; runRuntimes = false
+    case "--models": runKernels = false; runLoader = false; runZoo = false; runRuntimes = false
+    case "--zoo": runKernels = false; runModels = false; runLoader = false; runRuntimes = false
+    case "--runtimes": runKernels = false; runModels = false; runLoader = false; runZoo = false
     case "--quick": quick = true
-    case "--loader": runKernels = false; runModels = false; runZoo = false
+    case "--loader": runKernels = false; runModels = false; runZoo = false; runRuntimes = false
     case "--step-ms":
         argi += 1
         guard argi < argv.count, let v = Double(argv[argi]), v > 0 else { fatalError("--step-ms needs a positive number of milliseconds") }
@@ -60,7 +62,7 @@ while argi < argv.count {
     case "--filter":
         argi += 1
         filter = argi < argv.count ? argv[argi] : ""
-    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models | --zoo | --loader] [--variants T,S] [--quick] [--step-ms T]")
+    default: fatalError("unknown argument \(a); usage: vitlab-bench [--threads N] [--batch B] [--input S] [--compare] [--filter S] [--verbose] [--rounds R] [--kernels | --models | --zoo | --runtimes | --loader] [--variants T,S] [--quick] [--step-ms T]")
     }
     argi += 1
 }
@@ -68,6 +70,7 @@ Engine.threads = threads
 if !runKernels {
     if runModels { runModelBenchmarks(threads: threads, repeats: quick ? 1 : 10, trainRepeats: quick ? 1 : 5, variants: variants, quick: quick) }
     if runZoo { runZooBenchmarks(threads: threads, quick: quick) }
+    if runRuntimes { runRuntimeBenchmarks(threads: threads, variants: variants, quick: quick) }
     if runLoader { runLoaderBenchmarks(stepMs: stepMs, quick: quick) }
     exit(0)
 }
@@ -228,6 +231,9 @@ if runModels {
 }
 if runZoo {
     runZooBenchmarks(threads: threads, quick: quick)
+}
+if runRuntimes {
+    runRuntimeBenchmarks(threads: threads, variants: variants, quick: quick)
 }
 if runLoader {
     runLoaderBenchmarks(stepMs: stepMs, quick: quick)
