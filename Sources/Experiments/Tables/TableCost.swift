@@ -11,8 +11,25 @@ import TensorEngine
 public final class TableCost {
     public struct Cost: Codable, Equatable {
         public var params: Int
+        /// FLOPs in the "mmcv" convention (SeaFormer's figures).
         public var flops: Int
+        /// FLOPs in the "mmcv hooks" convention (TransKD's figures). Optional so that a cache file
+        /// written before it existed still decodes; such an entry is traced again.
+        public var mmcvHookFLOPs: Int?
         public var task: String
+
+        public init(params: Int, flops: Int, mmcvHookFLOPs: Int?, task: String) {
+            self.params = params; self.flops = flops; self.mmcvHookFLOPs = mmcvHookFLOPs; self.task = task
+        }
+
+        /// The number a cost column shows (unscaled).
+        public func value(of measure: TableColumn.CostMeasure) -> Int? {
+            switch measure {
+            case .params: return params
+            case .flops: return flops
+            case .flopsMMCVHooks: return mmcvHookFLOPs
+            }
+        }
     }
 
     private var cache: [String: Cost] = [:]
@@ -39,13 +56,13 @@ public final class TableCost {
     public func cost(of experiment: Experiment, inputSize: [Int]) throws -> Cost {
         let modelYAML = try experiment.root["model"].map { try $0.yaml() } ?? ""
         let k = Self.key(modelYAML: modelYAML, inputSize: inputSize)
-        if let hit = cache[k] { return hit }
+        if let hit = cache[k], hit.mmcvHookFLOPs != nil { return hit }
         RandomGenerator.manualSeed(experiment.config.seed)
         let model = try experiment.buildModel()
         model.eval()
         let image = Tensor.zeros([1, inputSize[0], inputSize[1], 3])
         let summary = ModelSummary.measure(model, depth: 0) { withNoGrad { _ = model.measuredForward(image) } }
-        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, task: model.task.rawValue)
+        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, mmcvHookFLOPs: summary.mmcvHookFLOPs, task: model.task.rawValue)
         traced += 1
         cache[k] = c
         if let file {
