@@ -53,8 +53,27 @@ public final class TableCost {
         return String(h, radix: 16)
     }
 
+    /// The node with every collection in block style. Flow style is presentation (not part of
+    /// `ConfigNode` equality): a base's `backbone: {type: mit}` merged with an experiment's block
+    /// `backbone:` section must hash like the base alone.
+    static func blockStyled(_ node: ConfigNode) -> ConfigNode {
+        var n = node
+        n.flow = false
+        switch node.value {
+        case .mapping(let entries):
+            n.value = .mapping(entries.map { ConfigNode.Entry(key: $0.key, keyLocation: $0.keyLocation, value: blockStyled($0.value)) })
+        case .sequence(let items):
+            n.value = .sequence(items.map(blockStyled))
+        case .scalar:
+            break
+        }
+        return n
+    }
+
     public func cost(of experiment: Experiment, inputSize: [Int]) throws -> Cost {
-        let modelYAML = try experiment.root["model"].map { try $0.yaml() } ?? ""
+        // Hashed without its `init` sections: where the weights come from changes no count, so
+        // a row initialised from ImageNet weights shares its trace with the one from scratch.
+        let modelYAML = try Self.blockStyled(experiment.splitInit().0).yaml()
         let k = Self.key(modelYAML: modelYAML, inputSize: inputSize)
         if let hit = cache[k], hit.mmcvHookFLOPs != nil { return hit }
         RandomGenerator.manualSeed(experiment.config.seed)
