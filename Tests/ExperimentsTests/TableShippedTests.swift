@@ -1,3 +1,5 @@
+import DataPipeline
+import TensorEngine
 @testable import Experiments
 import Foundation
 import XCTest
@@ -98,6 +100,7 @@ final class TableShippedTests: XCTestCase {
         let used = Set(specs.flatMap { $0.rows.compactMap { $0.experiment?.lastPathComponent } })
         XCTAssertEqual(used, Set(files), "every shipped TransKD experiment is a table row")
         XCTAssertEqual(files.count, 10)
+        var checkedPipelines: Set<String> = []
         for spec in specs {
             let paper = try TablePlan(spec: spec, profile: "paper"), proxy = try TablePlan(spec: spec, profile: "proxy")
             for row in spec.rows where row.reproducible {
@@ -110,6 +113,21 @@ final class TableShippedTests: XCTestCase {
                 XCTAssertEqual(e.config.train.batchSize, 2, what)
                 XCTAssertEqual(e.config.train.optimizer.lr, 6e-5, what)
                 XCTAssertEqual(e.config.checkpoint.keepBest, "mIoU", what)
+                // The paper's sizes (shorter side 512: 1024x2048 -> 512x1024, 1080x1920 -> 512x910;
+                // NYUv2 kept at 480x640), labels nearest-resized with the image, RGB in [0, 1].
+                let (full, size) = dataset["type"]?.scalar == "acdc" ? ((1080, 1920), (512, 910))
+                    : dataset["type"]?.scalar == "nyuv2" ? ((480, 640), (480, 640)) : ((1024, 2048), (512, 1024))
+                // One dataset base per type, val only: its train pipeline has the same resize and
+                // normalisation plus a flip, and a debug build resizes 1024x2048 in seconds.
+                for split in ["val"] where checkedPipelines.insert(dataset["type"]?.scalar ?? "").inserted {
+                    var sample = Sample(image: Image(height: full.0, width: full.1, channels: 3, fill: 255),
+                                        label: LabelMap(height: full.0, width: full.1, fill: 1), source: what)
+                    let pipeline = try e.pipeline(split)
+                    try pipeline.apply(&sample, random: RandomGenerator(seed: 0))
+                    XCTAssertEqual([sample.image.height, sample.image.width], [size.0, size.1], "\(what) \(split)")
+                    XCTAssertEqual([sample.label?.height, sample.label?.width], [size.0, size.1], "\(what) \(split)")
+                    XCTAssertEqual(sample.image.pixels.max() ?? 0, 1, accuracy: 1e-6, "\(what) \(split): RGB in [0, 1]")
+                }
                 // One evaluation per epoch: 1000 epochs (1500 on NYUv2) of ceil(N / 2) batches.
                 let epochs = classes == 41 ? 1500 : 1000
                 XCTAssertEqual(e.config.train.iterations, epochs * (e.config.eval.interval ?? 0), what)
