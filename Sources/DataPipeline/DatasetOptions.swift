@@ -18,6 +18,9 @@ public struct DatasetOptions {
     public var valLabelFile: String
     /// Where the metadata YAMLs live (default `DatasetMetadata.defaultDirectory`).
     public var metadataDirectory: URL?
+    /// Segmentation datasets: append TransKD's never-labelled "void" class (`VoidChannelDataset`),
+    /// so a model with one output channel more than the dataset's classes trains and scores.
+    public var voidClass: Bool = false
 
     public init(numClasses: Int? = nil, conditions: [String]? = nil, splitFile: URL? = nil, classesFromFolders: Bool = false,
                 valLabelFile: String = "val_labels.txt", metadataDirectory: URL? = nil) {

@@ -93,6 +93,7 @@ public struct LayoutDatasetConfig: DatasetConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case type, root, split, numClasses = "num_classes", conditions, splitFile = "split_file"
         case classesFromFolders = "classes_from_folders", valLabelFile = "val_label_file", metadataDir = "metadata_dir"
+        case voidClass = "void_class"
     }
 
     init(from decoder: Decoder, type: String, factory: @escaping DatasetFactory) throws {
@@ -108,9 +109,19 @@ public struct LayoutDatasetConfig: DatasetConfig {
                                  classesFromFolders: try c.decode(.classesFromFolders, default: false),
                                  valLabelFile: try c.decode(.valLabelFile, default: "val_labels.txt"),
                                  metadataDirectory: try c.decodeIfPresent(String.self, forKey: .metadataDir).map { URL(fileURLWithPath: $0) })
+        options.voidClass = try c.decode(.voidClass, default: false)
     }
 
-    public func make() throws -> Dataset { try factory(directory, split, options) }
+    public func make() throws -> Dataset {
+        let dataset = try factory(directory, split, options)
+        guard options.voidClass else { return dataset }
+        // A classifier's labels are class indices with no ignore value for a void class to stand for.
+        guard dataset is SegmentationDataset else {
+            throw DataError.invalidOption(dataset: typeName, option: "void_class", problem: "applies to segmentation datasets only",
+                                          remedy: "Remove it from the dataset section of the experiment")
+        }
+        return VoidChannelDataset(dataset)
+    }
 }
 
 extension SyntheticDataset.Config: DatasetConfig {

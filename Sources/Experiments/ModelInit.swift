@@ -91,6 +91,11 @@ extension Experiment {
         for site in Self.initSites {
             let rel = Array(site.path.dropFirst())
             guard let node = model.node(at: rel), let initNode = node["init"] else { continue }
+            // `init: null` is no initialisation: a table profile uses it to train rows from scratch.
+            if initNode.isNull {
+                model = model.removing(key: "init", at: rel)
+                continue
+            }
             let path = site.path + ["init"]
             let decoded = try ConfigDecoder(initNode, at: path).decode(ModelInitConfig.self)
             targets.append(ModelInitTarget(module: site.module, config: decoded, keyPath: path))

@@ -6,18 +6,23 @@ import TensorEngine
 /// aAcc = Σ intersection / Σ label; IoU_c = intersection_c / union_c; Acc_c = intersection_c /
 /// label_c. Classes with an empty union (absent from both prediction and label) have IoU NaN
 /// and are left out of mIoU, as mmseg's nanmean does; likewise classes absent from the labels
-/// for mAcc.
+/// for mAcc. Classes from `scoredClasses` on are output channels that are not dataset classes
+/// (TransKD's void channel): predicting one is a miss for the pixel's true class, and their
+/// own IoU and accuracy are NaN, so the means are over the dataset's classes only.
 public struct SegmentationMetric: MetricAccumulator {
     public let numClasses: Int
+    /// The leading classes that are scored; default all.
+    public let scoredClasses: Int
     public let ignoreIndex: Int
     public private(set) var intersection: [Double]
     public private(set) var union: [Double]
     public private(set) var predicted: [Double]
     public private(set) var labelled: [Double]
 
-    public init(numClasses: Int, ignoreIndex: Int = 255) {
+    public init(numClasses: Int, scoredClasses: Int? = nil, ignoreIndex: Int = 255) {
         precondition(numClasses > 0, "SegmentationMetric: numClasses must be positive")
         self.numClasses = numClasses
+        self.scoredClasses = min(scoredClasses ?? numClasses, numClasses)
         self.ignoreIndex = ignoreIndex
         intersection = Array(repeating: 0, count: numClasses)
         union = intersection; predicted = intersection; labelled = intersection
@@ -48,9 +53,11 @@ public struct SegmentationMetric: MetricAccumulator {
     }
 
     /// Per-class IoU (NaN where the class is absent from both prediction and label).
-    public var perClassIoU: [Double] { (0..<numClasses).map { union[$0] > 0 ? intersection[$0] / union[$0] : .nan } }
+    public var perClassIoU: [Double] { (0..<numClasses).map { isScored($0) && union[$0] > 0 ? intersection[$0] / union[$0] : .nan } }
     /// Per-class accuracy (NaN where the class is absent from the labels).
-    public var perClassAccuracy: [Double] { (0..<numClasses).map { labelled[$0] > 0 ? intersection[$0] / labelled[$0] : .nan } }
+    public var perClassAccuracy: [Double] { (0..<numClasses).map { isScored($0) && labelled[$0] > 0 ? intersection[$0] / labelled[$0] : .nan } }
+    /// False for the output-only classes past `scoredClasses`.
+    public func isScored(_ c: Int) -> Bool { c < scoredClasses }
     public var aAcc: Double { let l = labelled.reduce(0, +); return l > 0 ? intersection.reduce(0, +) / l : .nan }
     public var mIoU: Double { nanMean(perClassIoU) }
     public var mAcc: Double { nanMean(perClassAccuracy) }

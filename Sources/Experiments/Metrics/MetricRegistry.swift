@@ -24,15 +24,17 @@ public struct MetricDefinition {
 public struct TaskScoring {
     public let task: ModelTask
     public let defaultMetrics: [String]
-    let makeAccumulator: (_ numClasses: Int) -> any MetricAccumulator
+    /// `scoredClasses`: the leading classes the dataset labels (fewer than `numClasses` when the
+    /// model has output-only channels such as TransKD's void channel).
+    let makeAccumulator: (_ numClasses: Int, _ scoredClasses: Int) -> any MetricAccumulator
 }
 
 /// The metrics and task scorings of this build. The evaluator asks the model's task which
 /// accumulator to fill and which metrics to compute; adding a metric is one `metric(...)` line.
 public enum MetricRegistry {
     public static let scorings: [ModelTask: TaskScoring] = [
-        .segmentation: TaskScoring(task: .segmentation, defaultMetrics: ["mIoU"]) { SegmentationMetric(numClasses: $0) },
-        .classification: TaskScoring(task: .classification, defaultMetrics: ["top1", "top5"]) { _ in ClassificationMetric() },
+        .segmentation: TaskScoring(task: .segmentation, defaultMetrics: ["mIoU"]) { SegmentationMetric(numClasses: $0, scoredClasses: $1) },
+        .classification: TaskScoring(task: .classification, defaultMetrics: ["top1", "top5"]) { _, _ in ClassificationMetric() },
     ]
 
     /// Every metric, in the order tables print them.
@@ -40,7 +42,7 @@ public enum MetricRegistry {
         metric("aAcc", .segmentation, "pixel accuracy over all labelled pixels (mmseg)") { (m: SegmentationMetric) in m.aAcc },
         metric("mIoU", .segmentation, "mean over classes of intersection / union (mmseg, NaN classes left out)") { (m: SegmentationMetric) in m.mIoU },
         metric("mAcc", .segmentation, "mean over classes of per-class pixel accuracy (mmseg)") { (m: SegmentationMetric) in m.mAcc },
-        metric("mDice", .segmentation, "mean over classes of 2·|P∩L| / (|P| + |L|) (mmseg's Dice)") { (m: SegmentationMetric) in nanMean(m.intersection.indices.map { c in m.predicted[c] + m.labelled[c] > 0 ? 2 * m.intersection[c] / (m.predicted[c] + m.labelled[c]) : .nan }) },
+        metric("mDice", .segmentation, "mean over classes of 2·|P∩L| / (|P| + |L|) (mmseg's Dice)") { (m: SegmentationMetric) in nanMean(m.intersection.indices.map { c in m.isScored(c) && m.predicted[c] + m.labelled[c] > 0 ? 2 * m.intersection[c] / (m.predicted[c] + m.labelled[c]) : .nan }) },
         metric("top1", .classification, "top-1 accuracy") { (m: ClassificationMetric) in m.top1 },
         metric("top5", .classification, "top-5 accuracy") { (m: ClassificationMetric) in m.top5 },
     ]

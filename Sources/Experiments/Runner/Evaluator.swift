@@ -99,7 +99,7 @@ public final class Evaluator {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         }
         let scoring = MetricRegistry.scoring(task)
-        var accumulator = scoring.makeAccumulator(model.numClasses)
+        var accumulator = scoring.makeAccumulator(model.numClasses, (dataset as? VoidChannelDataset)?.scoredClassCount ?? model.numClasses)
         var done = 0
         while let batch = try loader.next() {
             guard let labels = batch.labels else {

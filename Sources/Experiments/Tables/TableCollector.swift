@@ -49,8 +49,8 @@ public struct TableCollector {
                     task = c.task
                     for col in spec.columns {
                         guard case .cost(let m) = col.source else { continue }
-                        let v = Double(m == .params ? c.params : c.flops) * col.scale
-                        cells[col.id]?.ours = TableAggregate([v])
+                        guard let n = c.value(of: m) else { continue }
+                        cells[col.id]?.ours = TableAggregate([Double(n) * col.scale])
                     }
                 }
                 if let task {

@@ -14,7 +14,9 @@ public struct TableColumn: Equatable {
         case paperOnly
     }
 
-    public enum CostMeasure: String, Equatable { case params, flops }
+    /// `flops` and `flopsMMCVHooks` are the two FLOP conventions of `runexp info` (docs/segformer.md):
+    /// a paper's table picks its own by the column type it lists.
+    public enum CostMeasure: String, Equatable { case params, flops, flopsMMCVHooks }
 
     /// The column type and the key the rows' `paper:` values use.
     public let id: String
@@ -38,6 +40,8 @@ public enum TableColumns {
             "trainable parameters of the built model, in millions")
         add(TableColumn(id: "flops", header: "FLOPs(G)", source: .cost(.flops), scale: 1e-9, digits: 2),
             "mmcv get_model_complexity_info FLOPs at input_size, in G (the SeaFormer paper's convention)")
+        add(TableColumn(id: "flops_hooks", header: "FLOPs(G)", source: .cost(.flopsMMCVHooks), scale: 1e-9, digits: 2),
+            "exactly what mmcv's get_model_complexity_info module hooks count at input_size, in G: only ReLU-family activations, nn.Upsample outputs (the TransKD paper's convention)")
         add(TableColumn(id: "miou", header: "mIoU", source: .metric(name: "mIoU", task: .segmentation), scale: 100, digits: 1),
             "mean IoU in %, segmentation")
         add(TableColumn(id: "macc", header: "mAcc", source: .metric(name: "mAcc", task: .segmentation), scale: 100, digits: 1),
@@ -50,20 +54,43 @@ public enum TableColumns {
             "on-device latency in ms; ViTLab does not measure it (ARM phone), the paper's value is shown")
         add(TableColumn(id: "miou_test", header: "mIoU(test)", source: .paperOnly, scale: 1, digits: 1),
             "test-server mIoU (no public labels to score locally); the paper's value is shown")
+        add(TableColumn(id: paperColumnType, header: "", source: .paperOnly, scale: 1, digits: 2),
+            "a column of the paper's values only, named by its own `id` and `header` (`{type: paper, id: fog, header: Fog}`): per-class or per-condition scores of rows that one evaluation of a run does not give, channel counts, …")
         return r
     }()
+
+    /// The type whose columns name themselves: a table may list several, each with its own `id`.
+    static let paperColumnType = "paper"
 
     struct Options: Decodable {
         var type: String?
         var header: String?
         var digits: Int?
+        var id: String?
     }
 
     static func customised(_ column: TableColumn, _ decoder: Decoder) throws -> TableColumn {
         // A bare name (`miou`) is a scalar with no options.
-        guard (try? decoder.container(keyedBy: AnyConfigKey.self)) != nil else { return column }
+        guard let keyed = try? decoder.container(keyedBy: AnyConfigKey.self) else {
+            if column.id == paperColumnType {
+                throw ConfigValueError(path: decoder.codingPath, message: "a paper column needs its own id and header: write {type: paper, id: fog, header: Fog}")
+            }
+            return column
+        }
         let o = try Options(from: decoder)
         var c = column
+        if column.id == paperColumnType {
+            guard let id = o.id, !id.isEmpty else {
+                throw ConfigValueError(path: decoder.codingPath + [AnyConfigKey(stringValue: "id")], message: "a paper column needs an id (the key its rows' `paper:` values use): write {type: paper, id: fog, header: Fog}")
+            }
+            // A built-in type's name would read as that column in the rows' `paper:` values.
+            if registry.contains(id) {
+                throw ConfigValueError(path: decoder.codingPath + [AnyConfigKey(stringValue: "id")], message: "'\(id)' is a column type; give this paper column another id (or list the built-in column as `\(id)`)")
+            }
+            c = TableColumn(id: id, header: o.header ?? id, source: .paperOnly, scale: 1, digits: o.digits ?? column.digits)
+        } else if keyed.contains(AnyConfigKey(stringValue: "id")) {
+            throw ConfigValueError(path: decoder.codingPath + [AnyConfigKey(stringValue: "id")], message: "only a `paper` column takes an id; a `\(column.id)` column is named by its type")
+        }
         if let h = o.header { c.header = h }
         if let d = o.digits { c.digits = d }
         return c

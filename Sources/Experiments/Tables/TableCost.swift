@@ -11,8 +11,25 @@ import TensorEngine
 public final class TableCost {
     public struct Cost: Codable, Equatable {
         public var params: Int
+        /// FLOPs in the "mmcv" convention (SeaFormer's figures).
         public var flops: Int
+        /// FLOPs in the "mmcv hooks" convention (TransKD's figures). Optional so that a cache file
+        /// written before it existed still decodes; such an entry is traced again.
+        public var mmcvHookFLOPs: Int?
         public var task: String
+
+        public init(params: Int, flops: Int, mmcvHookFLOPs: Int?, task: String) {
+            self.params = params; self.flops = flops; self.mmcvHookFLOPs = mmcvHookFLOPs; self.task = task
+        }
+
+        /// The number a cost column shows (unscaled).
+        public func value(of measure: TableColumn.CostMeasure) -> Int? {
+            switch measure {
+            case .params: return params
+            case .flops: return flops
+            case .flopsMMCVHooks: return mmcvHookFLOPs
+            }
+        }
     }
 
     private var cache: [String: Cost] = [:]
@@ -36,16 +53,35 @@ public final class TableCost {
         return String(h, radix: 16)
     }
 
+    /// The node with every collection in block style. Flow style is presentation (not part of
+    /// `ConfigNode` equality): a base's `backbone: {type: mit}` merged with an experiment's block
+    /// `backbone:` section must hash like the base alone.
+    static func blockStyled(_ node: ConfigNode) -> ConfigNode {
+        var n = node
+        n.flow = false
+        switch node.value {
+        case .mapping(let entries):
+            n.value = .mapping(entries.map { ConfigNode.Entry(key: $0.key, keyLocation: $0.keyLocation, value: blockStyled($0.value)) })
+        case .sequence(let items):
+            n.value = .sequence(items.map(blockStyled))
+        case .scalar:
+            break
+        }
+        return n
+    }
+
     public func cost(of experiment: Experiment, inputSize: [Int]) throws -> Cost {
-        let modelYAML = try experiment.root["model"].map { try $0.yaml() } ?? ""
+        // Hashed without its `init` sections: where the weights come from changes no count, so
+        // a row initialised from ImageNet weights shares its trace with the one from scratch.
+        let modelYAML = try Self.blockStyled(experiment.splitInit().0).yaml()
         let k = Self.key(modelYAML: modelYAML, inputSize: inputSize)
-        if let hit = cache[k] { return hit }
+        if let hit = cache[k], hit.mmcvHookFLOPs != nil { return hit }
         RandomGenerator.manualSeed(experiment.config.seed)
         let model = try experiment.buildModel()
         model.eval()
         let image = Tensor.zeros([1, inputSize[0], inputSize[1], 3])
         let summary = ModelSummary.measure(model, depth: 0) { withNoGrad { _ = model.measuredForward(image) } }
-        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, task: model.task.rawValue)
+        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, mmcvHookFLOPs: summary.mmcvHookFLOPs, task: model.task.rawValue)
         traced += 1
         cache[k] = c
         if let file {
