@@ -7,9 +7,10 @@ import Foundation
 public struct TableCollector {
     public let plan: TablePlan
     public let cost: TableCost
+    public let throughput: TableThroughput
 
-    public init(plan: TablePlan, cost: TableCost) {
-        self.plan = plan; self.cost = cost
+    public init(plan: TablePlan, cost: TableCost, throughput: TableThroughput = TableThroughput()) {
+        self.plan = plan; self.cost = cost; self.throughput = throughput
     }
 
     /// One run's metric values (fractions) at the selected evaluation, nil when it has none yet.
@@ -49,9 +50,19 @@ public struct TableCollector {
                     task = c.task
                     for col in spec.columns {
                         guard case .cost(let m) = col.source else { continue }
-                        let v = Double(m == .params ? c.params : c.flops) * col.scale
-                        cells[col.id]?.ours = TableAggregate([v])
+                        let count: Int
+                        switch m {
+                        case .params: count = c.params
+                        case .flops: count = c.flops
+                        case .macs: count = c.macs ?? 0
+                        }
+                        cells[col.id]?.ours = TableAggregate([Double(count) * col.scale])
                     }
+                }
+                for col in spec.columns {
+                    guard case .throughput(let p) = col.source else { continue }
+                    let paperExperiment = try TablePlan(spec: spec, profile: "paper").modelExperiment(of: row)
+                    cells[col.id]?.ours = TableAggregate([try throughput.imagesPerSecond(of: paperExperiment, protocol: p) * col.scale])
                 }
                 if let task {
                     let metricColumns = spec.columns.compactMap { c -> (String, String)? in

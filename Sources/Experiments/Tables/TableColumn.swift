@@ -12,18 +12,31 @@ public struct TableColumn: Equatable {
         case metric(name: String, task: ModelTask)
         /// A number ViTLab does not measure (on-device latency): the paper's value only; ours is missing.
         case paperOnly
+        /// Measured on this machine when the table is collected: images per second of the row's
+        /// model forward under the column's protocol (batch, input, threads, warm-up, repeats).
+        case throughput(ThroughputProtocol)
     }
 
-    public enum CostMeasure: String, Equatable { case params, flops }
+    /// `flops` is mmcv's convention (no matmul; SeaFormer's, and the dense-task GFLOPs of XFormer
+    /// and S2AFormer); `macs` counts conv + linear + matmul multiply-accumulates, attention
+    /// included (the ImageNet GMACs of XFormer and S2AFormer). Each table names the one its paper used.
+    public enum CostMeasure: String, Equatable { case params, flops, macs }
 
-    /// The column type and the key the rows' `paper:` values use.
-    public let id: String
+    /// The key the rows' `paper:` values use: the column type, or the spec's `id:` when a table
+    /// lists one type several times (three paper-only throughput columns, two measured inputs).
+    public var id: String
     public var header: String
     public let source: Source
     /// Stored value × scale = printed value (params in M: 1e-6; FLOPs in G: 1e-9; metrics in %: 100).
     public let scale: Double
     /// Decimals printed when the paper's value does not fix the precision.
     public var digits: Int
+
+    /// How a measured column was measured, printed with the table; nil for the other kinds.
+    public var protocolNote: String? {
+        if case .throughput(let p) = source { return "\(header): \(p.description)" }
+        return nil
+    }
 }
 
 /// The column types a table may list: `columns: [params, flops, miou]` or mappings with
@@ -38,6 +51,8 @@ public enum TableColumns {
             "trainable parameters of the built model, in millions")
         add(TableColumn(id: "flops", header: "FLOPs(G)", source: .cost(.flops), scale: 1e-9, digits: 2),
             "mmcv get_model_complexity_info FLOPs at input_size, in G (the SeaFormer paper's convention)")
+        add(TableColumn(id: "macs", header: "MACs(G)", source: .cost(.macs), scale: 1e-9, digits: 2),
+            "conv + linear + matmul multiply-accumulates (attention included) at input_size, in G (XFormer's and S2AFormer's ImageNet GMACs)")
         add(TableColumn(id: "miou", header: "mIoU", source: .metric(name: "mIoU", task: .segmentation), scale: 100, digits: 1),
             "mean IoU in %, segmentation")
         add(TableColumn(id: "macc", header: "mAcc", source: .metric(name: "mAcc", task: .segmentation), scale: 100, digits: 1),
@@ -50,22 +65,66 @@ public enum TableColumns {
             "on-device latency in ms; ViTLab does not measure it (ARM phone), the paper's value is shown")
         add(TableColumn(id: "miou_test", header: "mIoU(test)", source: .paperOnly, scale: 1, digits: 1),
             "test-server mIoU (no public labels to score locally); the paper's value is shown")
+        add(TableColumn(id: "paper", header: "Paper", source: .paperOnly, scale: 1, digits: 1),
+            "any other number of the paper ViTLab does not measure (GPU throughput, COCO AP): give it an id and a header, "
+                + "{type: paper, id: gpu, header: \"GPU(img/s)\"}; rows' paper values use the id")
+        add(TableColumn(id: "throughput", header: "Throughput(img/s)", source: .throughput(ThroughputProtocol()), scale: 1, digits: 1),
+            "images/s of the row's model forward measured on this machine when the table is collected; "
+                + "protocol keys batch, input_size, threads, warmup, repeats (printed with the table)")
         return r
     }()
 
     struct Options: Decodable {
         var type: String?
+        var id: String?
         var header: String?
         var digits: Int?
+        var batch: Int?
+        var inputSize: [Int]?
+        var threads: Int?
+        var warmup: Int?
+        var repeats: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case type, id, header, digits, batch, inputSize = "input_size", threads, warmup, repeats
+        }
     }
 
     static func customised(_ column: TableColumn, _ decoder: Decoder) throws -> TableColumn {
         // A bare name (`miou`) is a scalar with no options.
-        guard (try? decoder.container(keyedBy: AnyConfigKey.self)) != nil else { return column }
+        guard let keyed = try? decoder.container(keyedBy: AnyConfigKey.self) else {
+            if column.id == "paper" {
+                throw ConfigValueError(path: decoder.codingPath, message: "a paper column needs an id and a header: {type: paper, id: gpu, header: \"GPU(img/s)\"}")
+            }
+            return column
+        }
         let o = try Options(from: decoder)
         var c = column
+        if let id = o.id {
+            guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw ConfigValueError(path: decoder.codingPath + [AnyConfigKey(stringValue: "id")], message: "a column id is letters, digits and _, got '\(id)'")
+            }
+            c.id = id
+        } else if column.id == "paper" {
+            throw ConfigValueError(path: decoder.codingPath, message: "a paper column needs an id (the key of the rows' paper values) and a header")
+        }
         if let h = o.header { c.header = h }
         if let d = o.digits { c.digits = d }
+        let protocolKeys = ["batch", "input_size", "threads", "warmup", "repeats"]
+        if case .throughput(var p) = column.source {
+            if let v = o.batch { p.batch = v }
+            if let v = o.inputSize { p.inputSize = v }
+            if let v = o.threads { p.threads = v }
+            if let v = o.warmup { p.warmup = v }
+            if let v = o.repeats { p.repeats = v }
+            if let bad = p.problem {
+                throw ConfigValueError(path: decoder.codingPath + [AnyConfigKey(stringValue: bad.key)], message: bad.message)
+            }
+            c = TableColumn(id: c.id, header: c.header, source: .throughput(p), scale: c.scale, digits: c.digits)
+        } else if let key = protocolKeys.first(where: { keyed.contains(AnyConfigKey(stringValue: $0)) }) {
+            throw ConfigValueError(path: decoder.codingPath + [AnyConfigKey(stringValue: key)],
+                                   message: "'\(key)' is a protocol key of throughput columns; a \(column.id) column has only type, id, header, digits")
+        }
         return c
     }
 

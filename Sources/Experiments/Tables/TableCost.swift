@@ -11,7 +11,11 @@ import TensorEngine
 public final class TableCost {
     public struct Cost: Codable, Equatable {
         public var params: Int
+        /// mmcv FLOPs (no matmul).
         public var flops: Int
+        /// conv + linear + matmul MACs; nil in cache files written before the `macs` column,
+        /// which makes such an entry a miss.
+        public var macs: Int?
         public var task: String
     }
 
@@ -39,13 +43,13 @@ public final class TableCost {
     public func cost(of experiment: Experiment, inputSize: [Int]) throws -> Cost {
         let modelYAML = try experiment.root["model"].map { try $0.yaml() } ?? ""
         let k = Self.key(modelYAML: modelYAML, inputSize: inputSize)
-        if let hit = cache[k] { return hit }
+        if let hit = cache[k], hit.macs != nil { return hit }
         RandomGenerator.manualSeed(experiment.config.seed)
         let model = try experiment.buildModel()
         model.eval()
         let image = Tensor.zeros([1, inputSize[0], inputSize[1], 3])
         let summary = ModelSummary.measure(model, depth: 0) { withNoGrad { _ = model.measuredForward(image) } }
-        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, task: model.task.rawValue)
+        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, macs: summary.macs, task: model.task.rawValue)
         traced += 1
         cache[k] = c
         if let file {
