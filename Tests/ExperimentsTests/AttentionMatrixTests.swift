@@ -19,36 +19,42 @@ final class AttentionMatrixTests: XCTestCase {
         return "\(model.node(at: ["backbone", "type"])!.scalar!)_\(attention["type"]!.scalar!)"
     }
 
+    /// Every point of the grid, the excluded ones included.
+    static func fullGrid() throws -> SweepPlan { try SweepPlan(try SweepFile.load(file: sweepFile, overrides: ["exclude=[]"])) }
+
+    /// The proxy profile's overrides: the cells load without any dataset.
+    static func proxy() throws -> [String] {
+        try TablePlan.overrides(ofProfile: repoRoot.appendingPathComponent("experiments/_base_/profiles/proxy_matrix.yaml"))
+    }
+
+    /// Validates every cell as `runexp run` does and builds its model; returns the valid cells and
+    /// the located error of each other cell.
+    func validateEveryCell() throws -> (valid: Set<String>, failing: [String: String]) {
+        let full = try Self.fullGrid(), proxy = try Self.proxy()
+        var valid: Set<String> = [], failing: [String: String] = [:]
+        for point in full.points {
+            let name = Self.cell(point)
+            do {
+                let e = try Experiment.load(file: full.sweep.base.path, overrides: point.overrides + proxy)
+                try Experiments.validate(e, options: .quick)
+                XCTAssertGreaterThan(try e.buildModel().parameterCount, 0, name)
+                valid.insert(name)
+            } catch {
+                failing[name] = "\(relocateToSweepFile(error, fixed: full.sweep.fixed, assignments: point.assignments))"
+            }
+        }
+        return (valid, failing)
+    }
+
     func testEveryCombinationValidatesOrIsExplainedByALocatedError() throws {
-        // Every point of the grid, the excluded ones included, at the table's proxy profile (no dataset needed).
-        let full = try SweepPlan(try SweepFile.load(file: Self.sweepFile, overrides: ["exclude=[]"]))
-        let proxy = try TablePlan.overrides(ofProfile: repoRoot.appendingPathComponent("experiments/_base_/profiles/proxy_matrix.yaml"))
+        let full = try Self.fullGrid()
         let families = Set(full.points.map { $0.assignments.first { $0.key == "model" }!.value.node(at: ["backbone", "type"])!.scalar! })
         let types = Set(full.points.map { $0.assignments.first { $0.key == "model.backbone.attention" }!.value["type"]!.scalar! })
         XCTAssertEqual(families, Set(ModelRegistry.backbones.names), "the matrix covers every registered backbone")
         XCTAssertEqual(types, Set(ModelRegistry.attentions.names), "the matrix covers every registered attention type")
         XCTAssertEqual(full.points.count, families.count * types.count)
 
-        let profile = try ConfigLoader.load(file: repoRoot.appendingPathComponent("experiments/_base_/profiles/proxy_matrix.yaml").path)
-        let size = try XCTUnwrap(profile["data.train.dataset"]?["image_size"]?.scalar.flatMap { Int($0) })
-        var valid: Set<String> = [], failing: [String: String] = [:]
-        let cost = TableCost()
-        for point in full.points {
-            let name = Self.cell(point)
-            do {
-                let e = try Experiment.load(file: full.sweep.base.path, overrides: point.overrides + proxy)
-                try Experiments.validate(e, options: .quick)
-                // What `runexp info` does: build the model and trace one forward, at the proxy's
-                // input size (the smallest at which every cell runs; proxy_matrix.yaml says why).
-                let c = try cost.cost(of: e, inputSize: [size, size])
-                XCTAssertGreaterThan(c.params, 0, name)
-                XCTAssertGreaterThan(c.macs ?? 0, 0, name)
-                XCTAssertEqual(c.task, "segmentation", name)
-                valid.insert(name)
-            } catch {
-                failing[name] = "\(relocateToSweepFile(error, fixed: full.sweep.fixed, assignments: point.assignments))"
-            }
-        }
+        let (valid, failing) = try validateEveryCell()
         XCTAssertFalse(valid.isEmpty)
         for (name, message) in failing {
             // Located at the sweep line that set the attention, naming the key and the reason.
@@ -66,6 +72,30 @@ final class AttentionMatrixTests: XCTestCase {
         XCTAssertEqual(Set(table.rows.filter(\.reproducible).map(\.id)), valid)
         XCTAssertEqual(Set(table.rows.filter { !$0.reproducible }.map(\.id)), Set(failing.keys))
         XCTAssertEqual(table.rows.count, full.points.count)
-        XCTAssertEqual(cost.traced, valid.count)
     }
+
+    /// What `runexp info` does for each valid cell of one family: build the model and trace one
+    /// forward, at the proxy's input size (the smallest at which every cell runs; proxy_matrix.yaml
+    /// says why). One test per family keeps each test short.
+    func traceEveryCell(of backbone: String) throws {
+        let shipped = try SweepPlan.load(file: Self.sweepFile), proxy = try Self.proxy()
+        let profile = try ConfigLoader.load(file: repoRoot.appendingPathComponent("experiments/_base_/profiles/proxy_matrix.yaml").path)
+        let size = try XCTUnwrap(profile["data.train.dataset"]?["image_size"]?.scalar.flatMap { Int($0) })
+        let cost = TableCost()
+        let points = shipped.points.filter { Self.cell($0).hasPrefix(backbone + "_") }
+        XCTAssertFalse(points.isEmpty, backbone)
+        for point in points {
+            let e = try Experiment.load(file: shipped.sweep.base.path, overrides: point.overrides + proxy)
+            let c = try cost.cost(of: e, inputSize: [size, size])
+            XCTAssertGreaterThan(c.macs ?? 0, 0, Self.cell(point))
+            XCTAssertEqual(c.task, "segmentation", Self.cell(point))
+        }
+    }
+
+    func testSeaFormerCellsRunAtTheProxySize() throws { try traceEveryCell(of: "seaformer") }
+    func testXFormerCellsRunAtTheProxySize() throws { try traceEveryCell(of: "xformer") }
+    func testS2AFormerCellsRunAtTheProxySize() throws { try traceEveryCell(of: "s2aformer") }
+    func testMiTCellsRunAtTheProxySize() throws { try traceEveryCell(of: "mit") }
+    func testPVTv2CellsRunAtTheProxySize() throws { try traceEveryCell(of: "pvt_v2") }
+    func testLVTCellsRunAtTheProxySize() throws { try traceEveryCell(of: "lvt") }
 }

@@ -93,6 +93,7 @@ final class TableMeasuredColumnTests: XCTestCase {
         XCTAssertNil(result.rows[1].cells["cpu_here"]?.ours, "a row ViTLab cannot build is not measured")
         XCTAssertEqual(result.rows[0].cells["cpu"]?.paper, 58.21)
         XCTAssertEqual(throughput.measured, 1)
+        XCTAssertNil(result.rows[0].note, "a table without metric columns reads no run, so no seed is missing")
         let note = "CPU here(img/s): measured here, batch 1, 32×32, 1 thread, 0 warm-up + 1 timed forward (median)"
         XCTAssertTrue(TableRenderer.render(result, as: .markdown).contains("- " + note), TableRenderer.render(result, as: .markdown))
         XCTAssertTrue(TableRenderer.render(result, as: .latex).contains("% CPU here(img/s): measured here, batch 1, 32$\\times$32, 1 thread"),

@@ -81,7 +81,9 @@ public struct TableCollector {
                     if let task, task != colTask.rawValue { continue }   // a classifier row has no mIoU: left missing
                     cells[col.id]?.ours = TableAggregate(perSeed.compactMap { $0[name] }.map { $0 * col.scale })
                 }
-                if perSeed.isEmpty && !primary.isEmpty { note = "no runs at profile \(plan.profile) yet" }
+                // A table without metric columns (measured throughput, costs) reads no run.
+                if primary.isEmpty { note = nil }
+                else if perSeed.isEmpty { note = "no runs at profile \(plan.profile) yet" }
                 else if perSeed.count < spec.seeds.count { note = "\(perSeed.count) of \(spec.seeds.count) seeds" }
             }
             rows.append(TableResult.Row(id: row.id, label: row.label, reproducible: row.reproducible, note: note, cells: cells))
