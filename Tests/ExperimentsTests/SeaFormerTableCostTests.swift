@@ -45,7 +45,7 @@ final class SeaFormerTableCostTests: XCTestCase {
         }
         let cost = TableCost()
         var checked = 0, deviations: Set<String> = []
-        for spec in try TableShippedTests.specs() {
+        for spec in try TableShippedTests.specs(in: TableShippedTests.tables) {
             let plan = try TablePlan(spec: spec, profile: "paper")
             for row in spec.rows where row.reproducible {
                 let c = try cost.cost(of: try plan.modelExperiment(of: row), inputSize: row.inputSize)

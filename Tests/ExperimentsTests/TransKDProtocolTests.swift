@@ -140,8 +140,8 @@ final class TransKDProtocolTests: XCTestCase {
         XCTAssertTrue(noID.contains("(columns.0.id): a paper column needs an id"), noID)
         let builtIn = try message("[{type: paper, id: miou}]")
         XCTAssertTrue(builtIn.contains("(columns.0.id): 'miou' is a column type"), builtIn)
-        let idOnMetric = try message("[{type: miou, id: all}]")
-        XCTAssertTrue(idOnMetric.contains("(columns.0.id): only a `paper` column takes an id"), idOnMetric)
+        let otherType = try message("[{type: macs, id: flops}]")
+        XCTAssertTrue(otherType.contains("(columns.0.id): 'flops' is a column type"), otherType)
         let twice = try message("[{type: paper, id: fog}, {type: paper, id: fog}]")
         XCTAssertTrue(twice.contains("column 'fog' is listed twice"), twice)
     }

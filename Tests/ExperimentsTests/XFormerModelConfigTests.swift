@@ -44,6 +44,12 @@ final class XFormerModelConfigTests: XCTestCase {
             XCTAssertEqual(e.config.name, file)
             XCTAssertNotNil(e.config.model)
         }
+        // The MHSA variant builds (its attention replaces xfa's keys rather than merging with them):
+        // 5,454,796 parameters (spec xformer.md §1.7; Table 2's "XFormer / MHSA" row).
+        let synthetic = "{type: synthetic, task: classification, num_classes: 10, image_size: 64}"
+        let mhsa = try Experiment.load(file: repoRoot.appendingPathComponent("experiments/xformer/xformer-mhsa_8x128_300e_imagenet.yaml").path,
+                                       overrides: ["data.train.dataset=\(synthetic)", "data.val.dataset=\(synthetic)"])
+        XCTAssertEqual(try mhsa.buildModel().parameterCount, 5_454_796)
     }
 
     func testBadXFormerValuesAreLocated() throws {

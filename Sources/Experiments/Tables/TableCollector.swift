@@ -7,9 +7,10 @@ import Foundation
 public struct TableCollector {
     public let plan: TablePlan
     public let cost: TableCost
+    public let throughput: TableThroughput
 
-    public init(plan: TablePlan, cost: TableCost) {
-        self.plan = plan; self.cost = cost
+    public init(plan: TablePlan, cost: TableCost, throughput: TableThroughput = TableThroughput()) {
+        self.plan = plan; self.cost = cost; self.throughput = throughput
     }
 
     /// One run's metric values (fractions) at the selected evaluation, nil when it has none yet.
@@ -53,6 +54,11 @@ public struct TableCollector {
                         cells[col.id]?.ours = TableAggregate([Double(n) * col.scale])
                     }
                 }
+                for col in spec.columns {
+                    guard case .throughput(let p) = col.source else { continue }
+                    let paperExperiment = try TablePlan(spec: spec, profile: "paper").modelExperiment(of: row)
+                    cells[col.id]?.ours = TableAggregate([try throughput.imagesPerSecond(of: paperExperiment, protocol: p) * col.scale])
+                }
                 if let task {
                     let metricColumns = spec.columns.compactMap { c -> (String, String)? in
                         if case .metric(_, let t) = c.source { return (c.id, t.rawValue) } else { return nil }
@@ -70,7 +76,9 @@ public struct TableCollector {
                     if let task, task != colTask.rawValue { continue }   // a classifier row has no mIoU: left missing
                     cells[col.id]?.ours = TableAggregate(perSeed.compactMap { $0[name] }.map { $0 * col.scale })
                 }
-                if perSeed.isEmpty && !primary.isEmpty { note = "no runs at profile \(plan.profile) yet" }
+                // A table without metric columns (measured throughput, costs) reads no run.
+                if primary.isEmpty { note = nil }
+                else if perSeed.isEmpty { note = "no runs at profile \(plan.profile) yet" }
                 else if perSeed.count < spec.seeds.count { note = "\(perSeed.count) of \(spec.seeds.count) seeds" }
             }
             rows.append(TableResult.Row(id: row.id, label: row.label, reproducible: row.reproducible, note: note, cells: cells))

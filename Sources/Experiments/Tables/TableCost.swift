@@ -11,15 +11,17 @@ import TensorEngine
 public final class TableCost {
     public struct Cost: Codable, Equatable {
         public var params: Int
-        /// FLOPs in the "mmcv" convention (SeaFormer's figures).
+        /// FLOPs in the "mmcv" convention (SeaFormer's figures; no matmul).
         public var flops: Int
-        /// FLOPs in the "mmcv hooks" convention (TransKD's figures). Optional so that a cache file
-        /// written before it existed still decodes; such an entry is traced again.
+        /// FLOPs in the "mmcv hooks" convention (TransKD's figures) and conv + linear + matmul MACs
+        /// (XFormer's and S2AFormer's ImageNet GMACs). Optional so that a cache file written before
+        /// they existed still decodes; such an entry is traced again.
         public var mmcvHookFLOPs: Int?
+        public var macs: Int?
         public var task: String
 
-        public init(params: Int, flops: Int, mmcvHookFLOPs: Int?, task: String) {
-            self.params = params; self.flops = flops; self.mmcvHookFLOPs = mmcvHookFLOPs; self.task = task
+        public init(params: Int, flops: Int, mmcvHookFLOPs: Int?, macs: Int?, task: String) {
+            self.params = params; self.flops = flops; self.mmcvHookFLOPs = mmcvHookFLOPs; self.macs = macs; self.task = task
         }
 
         /// The number a cost column shows (unscaled).
@@ -28,6 +30,7 @@ public final class TableCost {
             case .params: return params
             case .flops: return flops
             case .flopsMMCVHooks: return mmcvHookFLOPs
+            case .macs: return macs
             }
         }
     }
@@ -75,13 +78,14 @@ public final class TableCost {
         // a row initialised from ImageNet weights shares its trace with the one from scratch.
         let modelYAML = try Self.blockStyled(experiment.splitInit().0).yaml()
         let k = Self.key(modelYAML: modelYAML, inputSize: inputSize)
-        if let hit = cache[k], hit.mmcvHookFLOPs != nil { return hit }
+        if let hit = cache[k], hit.mmcvHookFLOPs != nil, hit.macs != nil { return hit }
         RandomGenerator.manualSeed(experiment.config.seed)
         let model = try experiment.buildModel()
         model.eval()
         let image = Tensor.zeros([1, inputSize[0], inputSize[1], 3])
         let summary = ModelSummary.measure(model, depth: 0) { withNoGrad { _ = model.measuredForward(image) } }
-        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, mmcvHookFLOPs: summary.mmcvHookFLOPs, task: model.task.rawValue)
+        let c = Cost(params: summary.parameters, flops: summary.mmcvFLOPs, mmcvHookFLOPs: summary.mmcvHookFLOPs, macs: summary.macs,
+                     task: model.task.rawValue)
         traced += 1
         cache[k] = c
         if let file {

@@ -51,6 +51,8 @@ public enum TableRenderer {
             cells.append(r.note ?? "")
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
+        let notes = t.columns.compactMap(\.protocolNote)
+        if !notes.isEmpty { lines += [""] + notes.map { "- \($0)" } }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -106,6 +108,7 @@ public enum TableRenderer {
             lines.append(cells.joined(separator: " & ") + " \\\\")
         }
         lines += ["\\bottomrule", "\\end{tabular}"]
+        lines += t.columns.compactMap(\.protocolNote).map { "% \(tex($0))" }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -113,8 +116,18 @@ public enum TableRenderer {
         func num(_ v: Double?) -> Any { v.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
         let columns: [[String: Any]] = t.columns.map { c in
             let kind: String
-            switch c.source { case .cost: kind = "cost"; case .metric: kind = "metric"; case .paperOnly: kind = "paper_only" }
-            return ["id": c.id, "header": c.header, "kind": kind, "digits": c.digits]
+            switch c.source {
+            case .cost: kind = "cost"
+            case .metric: kind = "metric"
+            case .paperOnly: kind = "paper_only"
+            case .throughput: kind = "measured"
+            }
+            var entry: [String: Any] = ["id": c.id, "header": c.header, "kind": kind, "digits": c.digits]
+            if case .throughput(let p) = c.source {
+                entry["protocol"] = ["batch": p.batch, "input_size": p.inputSize, "threads": p.threads, "warmup": p.warmup,
+                                     "repeats": p.repeats, "statistic": "median", "build": ThroughputProtocol.build, "text": p.description] as [String: Any]
+            }
+            return entry
         }
         let rows: [[String: Any]] = t.rows.map { r in
             var cells: [String: Any] = [:]
