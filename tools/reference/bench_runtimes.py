@@ -39,20 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..'))
 import seaformer_ref  # noqa: E402
-from bench_torch import OthersProbe, median_ms  # noqa: E402
+from bench_torch import OthersProbe, timed  # noqa: E402
 
 NAMES = {'T': 'tiny', 'S': 'small', 'B': 'base', 'L': 'large'}
-
-
-def timed(fn, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return round(median_ms(ts), 3)
 
 
 def load_vitlab_weights(model, path):

@@ -40,6 +40,18 @@ def median_ms(ts):
     return statistics.median(ts) * 1e3
 
 
+def timed(fn, warmup, repeat):
+    """Median ms of `repeat` calls of `fn` after `warmup` untimed ones (the zoo and runtime scripts)."""
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return round(median_ms(ts), 3)
+
+
 # ------------------------------------------------------------------------------------------------
 # worker: one (model, mode, layout) in a fresh process
 # ------------------------------------------------------------------------------------------------

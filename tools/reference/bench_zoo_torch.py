@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 try:
     import torch
@@ -38,20 +37,9 @@ sys.path.insert(0, HERE)
 import mit_ref  # noqa: E402
 import s2aformer_ref  # noqa: E402
 import xformer_ref  # noqa: E402
-from bench_torch import OthersProbe, median_ms  # noqa: E402
+from bench_torch import OthersProbe, timed  # noqa: E402
 
 LAYOUTS = {'contiguous': torch.contiguous_format, 'channels_last': torch.channels_last}
-
-
-def timed(fn, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return median_ms(ts)
 
 
 def infer_row(build, shape, warmup, repeat, predict_size=None):
